@@ -1,0 +1,6 @@
+"""Provisioning Portal: the Django project (settings, URLs, the Celery app)."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The provisioning domain: directory, applications, jobs, the sync engine and its reports."""

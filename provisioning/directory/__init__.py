@@ -1,0 +1,1 @@
+"""The source directory's services: the change log (watermark), import and export."""

@@ -1,0 +1,61 @@
+"""Provisioning logs (F24): one entry per object per action.
+
+Entries keep the application's id and name as plain values: they outlive the application and its
+job (the job reference becomes null) until the retention purge removes them, so auditors keep the
+history of a removed application for the retention period.
+"""
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ..choices import LogAction, LogStatus, ObjectType
+from .jobs import ProvisioningJob
+
+
+class ProvisioningLogEntry(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    change_id = models.UUIDField(_("change id"), default=uuid.uuid4, editable=False, unique=True)
+    created_at = models.DateTimeField(_("date"), db_index=True)
+    job = models.ForeignKey(
+        ProvisioningJob,
+        verbose_name=_("job"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="log_entries",
+    )
+    application_id = models.BigIntegerField(_("application id"))
+    application_name = models.CharField(_("application"), max_length=256)
+    cycle_id = models.UUIDField(_("cycle id"), null=True, blank=True)
+    object_type = models.CharField(_("object type"), max_length=8, choices=ObjectType.choices)
+    source_id = models.UUIDField(_("source id"), null=True, blank=True)
+    source_display = models.CharField(_("identity"), max_length=512, blank=True)
+    target_id = models.CharField(_("target id"), max_length=256, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=LogAction.choices)
+    status = models.CharField(_("status"), max_length=8, choices=LogStatus.choices)
+    # [{"name": "Import", "status": "Success", "detail": "..."}, {"name": "Scope", ...}, ...]
+    steps = models.JSONField(_("steps"), default=list, blank=True)
+    # [{"name": "displayName", "old": "A", "new": "B"}, ...] with secrets redacted.
+    modified_properties = models.JSONField(_("modified properties"), default=list, blank=True)
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    recommendation = models.TextField(_("recommendation"), blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+
+    class Meta:
+        verbose_name = _("provisioning log entry")
+        verbose_name_plural = _("provisioning log entries")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["application_id", "-created_at"], name="log_app_date"),
+            models.Index(fields=["application_id", "status", "-created_at"], name="log_app_status"),
+            models.Index(fields=["application_id", "action", "-created_at"], name="log_app_action"),
+            models.Index(fields=["cycle_id", "-created_at"], name="log_cycle"),
+            models.Index(fields=["source_id"], name="log_source"),
+            models.Index(fields=["target_id"], name="log_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.source_display} {self.status}"

@@ -1,0 +1,1 @@
+"""Service functions: what views, commands and tasks call to change the domain."""

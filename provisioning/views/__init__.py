@@ -1,0 +1,1 @@
+"""Portal pages, one module per page (templates beside the same name under templates/)."""
