@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -81,6 +82,10 @@ class DirectoryUser(SoftDeletable):
         verbose_name = _("directory user")
         verbose_name_plural = _("directory users")
         ordering = ["display_name", "user_principal_name"]
+        constraints = [
+            # Azure compares user principal names without regard to case.
+            models.UniqueConstraint(Lower("user_principal_name"), name="user_upn_unique_ci"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} <{self.user_principal_name}>"

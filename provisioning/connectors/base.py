@@ -1,0 +1,203 @@
+"""The one interface the engine uses to talk to any target.
+
+A connector speaks one protocol (SCIM 2.0, GoTo's API…) and hides it behind the
+methods below. Connectors never touch the ORM: the engine hands them plain
+credentials and flat attribute dicts and gets plain dicts back. Every failure is
+one of the kinds in :mod:`provisioning.connectors.errors`.
+
+Objects are identified by ``object_type`` (``"User"`` or ``"Group"``) and the
+target's own id (``target_id``).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from .errors import ConnectorError
+
+USER = "User"
+GROUP = "Group"
+OBJECT_TYPES = (USER, GROUP)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the target supports, as announced by it (or assumed conservatively)."""
+
+    filter: bool = True
+    patch: bool = True
+    bulk: bool = False
+    bulk_max_operations: int = 0
+    bulk_max_payload_size: int = 0
+    etag: bool = False
+    max_results: int | None = None
+    sort: bool = False
+
+
+@dataclass(frozen=True)
+class ConnectionTestResult:
+    ok: bool
+    message: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A request as the connector meant to send it (dry-run and observability)."""
+
+    method: str
+    url: str
+    json_body: Any = None
+
+
+@dataclass(frozen=True)
+class BulkOperation:
+    """One operation of a bulk request.
+
+    ``data`` is the engine's flat attribute dict: the attributes to create (POST),
+    the full representation (PUT) or the changes (PATCH); ``None`` for DELETE.
+    ``bulk_id`` is how the caller finds the matching :class:`BulkResult`.
+    """
+
+    method: str
+    object_type: str
+    bulk_id: str
+    target_id: str | None = None
+    data: dict[str, Any] | None = None
+
+
+@dataclass
+class BulkResult:
+    bulk_id: str
+    status: int
+    target_id: str | None = None
+    resource: dict[str, Any] | None = None
+    error: ConnectorError | None = field(default=None)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Connector(abc.ABC):
+    """Abstract target. Subclasses implement one protocol."""
+
+    kind: str = ""
+
+    @abc.abstractmethod
+    def test_connection(self, matching_attribute: str = "userName") -> ConnectionTestResult:
+        """Check credentials and reachability; never raises for ordinary failures."""
+
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities: ...
+
+    @abc.abstractmethod
+    def find(self, object_type: str, attribute: str, value: Any) -> list[dict[str, Any]]:
+        """Return the target objects whose ``attribute`` equals ``value``."""
+
+    @abc.abstractmethod
+    def get(self, object_type: str, target_id: str) -> dict[str, Any]:
+        """Return one object; :class:`NotFoundError` when it does not exist."""
+
+    @abc.abstractmethod
+    def list(self, object_type: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Yield every object of a type, page by page."""
+
+    @abc.abstractmethod
+    def create(self, object_type: str, attributes: dict[str, Any]) -> dict[str, Any]:
+        """Create an object and return it (with its ``id``)."""
+
+    @abc.abstractmethod
+    def update(
+        self,
+        object_type: str,
+        target_id: str,
+        changes: dict[str, Any],
+        full: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Write only ``changes``; ``full`` is the whole representation for targets
+        that can only replace. Returns the object when the target sends it back."""
+
+    @abc.abstractmethod
+    def disable(self, object_type: str, target_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def delete(self, object_type: str, target_id: str) -> None:
+        """Delete an object; an object already gone counts as deleted."""
+
+    @abc.abstractmethod
+    def add_members(self, group_id: str, member_ids: list[str]) -> None: ...
+
+    @abc.abstractmethod
+    def remove_members(self, group_id: str, member_ids: list[str]) -> None: ...
+
+    def read_attributes(
+        self, object_type: str, resource: dict[str, Any], paths: list[str]
+    ) -> dict[str, Any]:
+        """Read flat attribute paths back out of a resource (matching, drift comparison)."""
+        return {path: resource.get(path) for path in paths}
+
+    def member_ids(self, resource: dict[str, Any]) -> list[str]:
+        """The target ids of a group resource's members."""
+        return [
+            str(member["value"])
+            for member in resource.get("members") or []
+            if isinstance(member, dict) and member.get("value")
+        ]
+
+    def bulk(self, operations: list[BulkOperation]) -> list[BulkResult]:
+        """Run operations and report each one's outcome without raising per-object errors.
+
+        This default runs them one by one; connectors whose target has a bulk
+        endpoint override it. Errors that stop the job are still raised.
+        """
+        results = []
+        for operation in operations:
+            results.append(self._run_one(operation))
+        return results
+
+    def _run_one(self, operation: BulkOperation) -> BulkResult:
+        method = operation.method.upper()
+        try:
+            if method == "POST":
+                resource = self.create(operation.object_type, operation.data or {})
+                return BulkResult(operation.bulk_id, 201, resource.get("id"), resource)
+            if method in ("PATCH", "PUT"):
+                if operation.target_id is None:
+                    raise ValueError("PATCH/PUT bulk operations need a target_id")
+                data = operation.data or {}
+                full = data if method == "PUT" else None
+                resource = self.update(operation.object_type, operation.target_id, data, full)
+                return BulkResult(
+                    operation.bulk_id,
+                    200 if resource else 204,
+                    operation.target_id,
+                    resource,
+                )
+            if method == "DELETE":
+                if operation.target_id is None:
+                    raise ValueError("DELETE bulk operations need a target_id")
+                self.delete(operation.object_type, operation.target_id)
+                return BulkResult(operation.bulk_id, 204, operation.target_id)
+        except ConnectorError as error:
+            if error.stops_job:
+                raise
+            return BulkResult(
+                operation.bulk_id,
+                error.http_status or 0,
+                operation.target_id,
+                error=error,
+            )
+        raise ValueError(f"unsupported bulk method {operation.method!r}")
+
+    def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
+        """Release network resources."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,862 @@
+"""The SCIM 2.0 connector (RFC 7643 resources, RFC 7644 protocol).
+
+Credentials are the gallery's ``{"tenant_url": …, "secret_token": …}``; the token
+is sent as a bearer token and nowhere else (not in messages, details or logs).
+Attribute paths are translated by :mod:`.scim_paths`, HTTP goes through
+:class:`.http.HttpClient`.
+
+Choices made against scim2-server 0.8.3 (our reference target):
+
+- PATCH answers 204 without a body; 200 with a body is accepted too.
+- Member removal uses one ``remove`` op per member with a ``members[value eq "id"]``
+  path; the legacy Azure form (``remove`` on ``members`` with a value list) is
+  refused with 400 by RFC-strict servers.
+- Bulk: the server announces ``maxOperations`` 1000 and ``maxPayloadSize`` 1 MiB
+  and answers 413 above them; requests are chunked under both limits. Successful
+  operations carry only a ``location`` (no resource), so the id is read from it.
+- Filters on value-filtered paths use the RFC ``valuePath`` form
+  (``emails[type eq "work" and value eq "x"]``); when a target refuses it with 400
+  the connector retries with ``emails.value eq "x"`` and re-checks the item type
+  itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from . import scim_paths
+from .base import (
+    GROUP,
+    BulkOperation,
+    BulkResult,
+    Capabilities,
+    ConnectionTestResult,
+    Connector,
+    RecordedRequest,
+)
+from .errors import (
+    AlreadyExistsError,
+    BadRequestError,
+    ConfigurationError,
+    ConnectorError,
+    CredentialsError,
+    NotFoundError,
+    TransientError,
+    _,
+    truncate_detail,
+)
+from .http import (
+    DEFAULT_TIMEOUT,
+    NO_RETRY,
+    HttpClient,
+    HttpResponse,
+    RateLimiter,
+    RetryPolicy,
+    safe_url,
+    synthetic_response,
+)
+
+logger = logging.getLogger(__name__)
+
+SCIM_CONTENT_TYPE = "application/scim+json"
+DEFAULT_BULK_MAX_OPERATIONS = 1000
+DEFAULT_BULK_MAX_PAYLOAD = 1024 * 1024
+MAX_LIST_PAGES = 100_000
+MAX_FIND_RESULTS = 1000
+MEMBER_OPS_PER_PATCH = 100
+DRY_RUN_RECORD_LIMIT = 10_000
+
+
+def validate_tenant_url(url: Any) -> str:
+    """Return the tenant URL without a trailing slash, or raise :class:`ConfigurationError`."""
+    text = str(url or "").strip()
+    invalid = ConfigurationError(
+        _("The tenant URL must be an http:// or https:// URL with a host name."),
+        code="InvalidTenantURL",
+    )
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise invalid from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise invalid
+    if parts.username or parts.password:
+        raise ConfigurationError(
+            _("The tenant URL must not contain a user name or password."),
+            code="InvalidTenantURL",
+        )
+    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+class ScimConnector(Connector):
+    """Provision users and groups to a SCIM 2.0 service provider.
+
+    Options: ``timeout`` (connect, read) seconds; ``retry`` policy;
+    ``requests_per_second`` or a shared ``rate_limiter``; ``sleep`` (tests);
+    ``dry_run`` with an optional ``recorder``; ``on_request`` hook;
+    ``capability_overrides`` (e.g. ``{"bulk_max_operations": 50}``) applied on top
+    of what the target announces.
+    """
+
+    kind = "scim"
+
+    def __init__(
+        self,
+        credentials: Mapping[str, Any],
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        requests_per_second: float | None = None,
+        rate_limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        dry_run: bool = False,
+        recorder: Callable[[RecordedRequest], None] | None = None,
+        on_request: Callable[[RecordedRequest, int | None], None] | None = None,
+        user_agent: str | None = None,
+        session: requests.Session | None = None,
+        capability_overrides: Mapping[str, Any] | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        self.tenant_url = validate_tenant_url(credentials.get("tenant_url"))
+        parts = urlsplit(self.tenant_url)
+        self._base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        # Some targets put a flag in the tenant URL's query (Azure's aadOptscim062020).
+        self._base_params = parse_qsl(parts.query, keep_blank_values=True)
+        self._token = str(credentials.get("secret_token") or "")
+        headers = {"Accept": SCIM_CONTENT_TYPE}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        self.dry_run = dry_run
+        self.recorded_requests: deque[RecordedRequest] = deque(maxlen=DRY_RUN_RECORD_LIMIT)
+        self._recorder = recorder
+        if rate_limiter is None and requests_per_second is not None:
+            rate_limiter = RateLimiter(requests_per_second, sleep=sleep)
+        self.http = HttpClient(
+            session=session,
+            user_agent=user_agent,
+            timeout=timeout,
+            retry=retry,
+            rate_limiter=rate_limiter,
+            sleep=sleep,
+            rng=rng,
+            dry_run=dry_run,
+            recorder=self._record,
+            dry_run_responder=self._dry_run_response,
+            on_request=on_request,
+            default_headers=headers,
+            json_content_type=SCIM_CONTENT_TYPE,
+            verify=verify,
+        )
+        self._capability_overrides = dict(capability_overrides or {})
+        unknown = set(self._capability_overrides) - {
+            f.name for f in dataclasses.fields(Capabilities)
+        }
+        if unknown:
+            raise ValueError(f"unknown capability overrides: {sorted(unknown)}")
+        self._capabilities: Capabilities | None = None
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _url(self, *segments: str) -> str:
+        return "/".join([self._base, *(quote(s, safe="") for s in segments)])
+
+    def _params(self, params: Mapping[str, Any] | None = None) -> list[tuple[str, Any]]:
+        return [*self._base_params, *(params or {}).items()]
+
+    @staticmethod
+    def _endpoint(object_type: str) -> str:
+        try:
+            return scim_paths.ENDPOINTS[object_type]
+        except KeyError:
+            raise ValueError(f"unknown object type {object_type!r}") from None
+
+    def _scrub(self, text: str) -> str:
+        """Remove our own credentials from text that came back from the target."""
+        return self.http.scrub(text)
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        retry: RetryPolicy | None = None,
+    ) -> HttpResponse:
+        return self.http.request(
+            method, url, params=self._params(params), json_body=json_body, retry=retry
+        )
+
+    def _record(self, request: RecordedRequest) -> None:
+        self.recorded_requests.append(request)
+        if self._recorder is not None:
+            self._recorder(request)
+
+    def _dry_run_response(self, request: RecordedRequest) -> HttpResponse:
+        """Synthetic SCIM answers for withheld requests, including a BulkResponse."""
+        path = urlsplit(request.url).path.rstrip("/")
+        if request.method == "POST" and path.endswith("/Bulk"):
+            operations = []
+            for op in (request.json_body or {}).get("Operations", []):
+                method = str(op.get("method", "")).upper()
+                result: dict[str, Any] = {"method": method, "bulkId": op.get("bulkId")}
+                if method == "POST":
+                    location = f"{self._base}{op.get('path', '')}/dry-run-{uuid.uuid4()}"
+                    result.update(status="201", location=location)
+                else:
+                    result.update(
+                        status="204" if method == "DELETE" else "200",
+                        location=f"{self._base}{op.get('path', '')}",
+                    )
+                operations.append(result)
+            body = {
+                "schemas": [scim_paths.BULK_RESPONSE_SCHEMA],
+                "Operations": operations,
+            }
+            return HttpResponse(
+                200,
+                json.dumps(body).encode(),
+                CaseInsensitiveDict({"Content-Type": SCIM_CONTENT_TYPE}),
+                url=request.url,
+                method=request.method,
+                dry_run=True,
+            )
+        return synthetic_response(request)
+
+    def _parse_json(self, response: HttpResponse, what: str) -> dict[str, Any]:
+        """The body as a JSON object, or :class:`BadRequestError` (malformed answer)."""
+        try:
+            body = response.json()
+        except ValueError:
+            raise BadRequestError(
+                _("The target answered %(what)s with a body that is not JSON.") % {"what": what},
+                code="MalformedResponse",
+                http_status=response.status,
+                detail=self._scrub(response.text),
+            ) from None
+        if not isinstance(body, dict):
+            raise BadRequestError(
+                _("The target answered %(what)s with JSON that is not an object.") % {"what": what},
+                code="MalformedResponse",
+                http_status=response.status,
+                detail=self._scrub(response.text),
+            )
+        return body
+
+    def error_for(self, status: int, body: Any, what: str) -> ConnectorError:
+        """Map a target's refusal (status and SCIM Error body) onto the taxonomy."""
+        scim_type = None
+        detail = ""
+        if isinstance(body, Mapping):
+            scim_type = body.get("scimType") or None
+            detail = str(body.get("detail") or "")
+            if not detail:
+                detail = json.dumps(body, ensure_ascii=False)
+        elif body:
+            detail = str(body)
+        detail = self._scrub(detail)
+        values = {
+            "what": what,
+            "status": status,
+            "type": f" {scim_type}" if scim_type else "",
+        }
+        if status == 404:
+            return NotFoundError(
+                _("%(what)s: not found on the target (HTTP 404).") % values,
+                http_status=status,
+                detail=detail,
+                reason=scim_type,
+            )
+        if status == 409:
+            return AlreadyExistsError(
+                _("%(what)s: the object already exists on the target (HTTP 409%(type)s).") % values,
+                http_status=status,
+                detail=detail,
+                reason=scim_type,
+            )
+        if status in (401, 403):
+            return CredentialsError(
+                _("%(what)s: the target refused the credentials (HTTP %(status)s).") % values,
+                http_status=status,
+                detail=detail,
+                reason=scim_type,
+            )
+        if status == 429 or (500 <= status < 600 and status not in (501, 505)):
+            return TransientError(
+                _("%(what)s: the target failed temporarily (HTTP %(status)s).") % values,
+                http_status=status,
+                detail=detail,
+                reason=scim_type,
+            )
+        if 300 <= status < 400:
+            return ConfigurationError(
+                _("%(what)s: the target redirected the request (HTTP %(status)s); ") % values
+                + _("check the tenant URL."),
+                http_status=status,
+                detail=detail,
+                reason=scim_type,
+            )
+        return BadRequestError(
+            _("%(what)s: the target refused the request (HTTP %(status)s%(type)s).") % values,
+            http_status=status,
+            detail=detail,
+            reason=scim_type,
+        )
+
+    def _raise_for_status(self, response: HttpResponse, what: str) -> None:
+        if 200 <= response.status < 300:
+            return
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        if 300 <= response.status < 400 and response.headers.get("Location"):
+            body = f"Location: {safe_url(response.headers['Location'])}"
+        raise self.error_for(response.status, body, what)
+
+    def _resource(self, response: HttpResponse, what: str) -> dict[str, Any]:
+        body = self._parse_json(response, what)
+        if not body.get("id") or not isinstance(body["id"], str):
+            raise BadRequestError(
+                _("The target answered %(what)s without a resource id.") % {"what": what},
+                code="MissingId",
+                http_status=response.status,
+                detail=self._scrub(response.text),
+            )
+        return body
+
+    def _list_response(self, response: HttpResponse, what: str) -> dict[str, Any]:
+        body = self._parse_json(response, what)
+        schemas = body.get("schemas") or []
+        resources = body.get("Resources", [])
+        if (
+            scim_paths.LIST_RESPONSE_SCHEMA not in schemas
+            or not isinstance(resources, list)
+            or not all(isinstance(r, dict) for r in resources)
+        ):
+            raise BadRequestError(
+                _("The target answered %(what)s with something that is not a SCIM ListResponse.")
+                % {"what": what},
+                code="MalformedResponse",
+                http_status=response.status,
+                detail=self._scrub(response.text),
+            )
+        return body
+
+    # -- interface -------------------------------------------------------------
+
+    def test_connection(self, matching_attribute: str = "userName") -> ConnectionTestResult:
+        """GET /Users filtered on a random value: expect 200 and an empty ListResponse."""
+        try:
+            query = scim_paths.eq_filter(matching_attribute, str(uuid.uuid4()))
+        except ValueError:
+            return ConnectionTestResult(
+                False,
+                _("The matching attribute %(attribute)s is not a supported SCIM path.")
+                % {"attribute": matching_attribute},
+            )
+        try:
+            response = self._request(
+                "GET", self._url("Users"), params={"filter": query}, retry=NO_RETRY
+            )
+        except CredentialsError as error:
+            message = (
+                _("The target rejected the secret token (HTTP 401).")
+                if error.http_status == 401
+                else _("The secret token is not allowed to read users (HTTP 403).")
+            )
+            return ConnectionTestResult(False, message, error.detail)
+        except ConnectorError as error:
+            return ConnectionTestResult(False, error.message, error.detail)
+        detail = truncate_detail(self._scrub(response.text), 500)
+        if response.status != 200:
+            extra = ""
+            if 300 <= response.status < 400 and response.headers.get("Location"):
+                extra = " " + _("It redirects to %(location)s; use that as the tenant URL.") % {
+                    "location": safe_url(response.headers["Location"])
+                }
+            return ConnectionTestResult(
+                False,
+                _(
+                    "GET /Users answered HTTP %(status)s; expected 200 with an "
+                    "empty SCIM ListResponse."
+                )
+                % {"status": response.status}
+                + extra,
+                detail,
+            )
+        try:
+            body = self._list_response(response, "GET /Users")
+        except BadRequestError:
+            return ConnectionTestResult(
+                False,
+                _("GET /Users answered HTTP 200, but not a SCIM ListResponse."),
+                detail,
+            )
+        if body.get("Resources") or body.get("totalResults", 0) not in (0, None):
+            return ConnectionTestResult(
+                False,
+                _(
+                    "The target returned objects for a random %(attribute)s; "
+                    "it does not seem to apply the filter."
+                )
+                % {"attribute": matching_attribute},
+                detail,
+            )
+        return ConnectionTestResult(True, _("The SCIM endpoint answered as expected."))
+
+    def capabilities(self) -> Capabilities:
+        """Read /ServiceProviderConfig once; assume conservative defaults without it."""
+        if self._capabilities is None:
+            self._capabilities = dataclasses.replace(
+                self._discover_capabilities(), **self._capability_overrides
+            )
+        return self._capabilities
+
+    def _discover_capabilities(self) -> Capabilities:
+        defaults = Capabilities(filter=True, patch=True, bulk=False)
+        response = self._request("GET", self._url("ServiceProviderConfig"))
+        if response.status != 200:
+            logger.info("no ServiceProviderConfig (HTTP %s), assuming defaults", response.status)
+            return defaults
+        try:
+            body = response.json()
+        except ValueError:
+            return defaults
+        if not isinstance(body, dict):
+            return defaults
+
+        def section(name: str) -> dict[str, Any]:
+            value = body.get(name)
+            return value if isinstance(value, dict) else {}
+
+        def flag(name: str, default: bool) -> bool:
+            value = section(name).get("supported")
+            return value if isinstance(value, bool) else default
+
+        def number(name: str, key: str) -> int:
+            value = section(name).get(key)
+            return value if isinstance(value, int) and value > 0 else 0
+
+        bulk = flag("bulk", False)
+        return Capabilities(
+            filter=flag("filter", True),
+            patch=flag("patch", True),
+            bulk=bulk,
+            bulk_max_operations=number("bulk", "maxOperations")
+            or (DEFAULT_BULK_MAX_OPERATIONS if bulk else 0),
+            bulk_max_payload_size=number("bulk", "maxPayloadSize")
+            or (DEFAULT_BULK_MAX_PAYLOAD if bulk else 0),
+            etag=flag("etag", False),
+            max_results=number("filter", "maxResults") or None,
+            sort=flag("sort", False),
+        )
+
+    def find(self, object_type: str, attribute: str, value: Any) -> list[dict[str, Any]]:
+        endpoint = self._endpoint(object_type)
+        parsed = scim_paths.parse_path(attribute)
+        query = scim_paths.eq_filter(attribute, value)
+        try:
+            return list(self._pages(endpoint, {"filter": query}, 100, MAX_FIND_RESULTS))
+        except BadRequestError as error:
+            if not parsed.has_filter or error.http_status != 400:
+                raise
+            logger.info("target refused a valuePath filter, falling back to %s.value", attribute)
+        query = scim_paths.loose_eq_filter(attribute, value)
+        candidates = self._pages(endpoint, {"filter": query}, 100, MAX_FIND_RESULTS)
+        return [
+            resource
+            for resource in candidates
+            if scim_paths.values_equal(scim_paths.read_path(resource, parsed), value)
+        ]
+
+    def get(self, object_type: str, target_id: str) -> dict[str, Any]:
+        endpoint = self._endpoint(object_type)
+        what = f"GET /{endpoint}/{target_id}"
+        response = self._request("GET", self._url(endpoint, target_id))
+        self._raise_for_status(response, what)
+        return self._resource(response, what)
+
+    def list(self, object_type: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        return self._pages(self._endpoint(object_type), {}, page_size, None)
+
+    def _pages(
+        self,
+        endpoint: str,
+        params: Mapping[str, Any],
+        page_size: int,
+        limit: int | None,
+    ) -> Iterator[dict[str, Any]]:
+        """Page with startIndex/count until a page is empty or totalResults is reached."""
+        page_size = max(1, page_size)
+        start = 1
+        seen = 0
+        previous_first_id = None
+        what = f"GET /{endpoint}"
+        for _page in range(MAX_LIST_PAGES):
+            response = self._request(
+                "GET",
+                self._url(endpoint),
+                params={**params, "startIndex": start, "count": page_size},
+            )
+            self._raise_for_status(response, what)
+            body = self._list_response(response, what)
+            resources = body.get("Resources") or []
+            if not resources:
+                return
+            first_id = resources[0].get("id")
+            if start > 1 and first_id is not None and first_id == previous_first_id:
+                raise BadRequestError(
+                    _("The target ignores startIndex and repeats the same page."),
+                    code="PagingLoop",
+                )
+            previous_first_id = first_id
+            for resource in resources:
+                yield resource
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+            start += len(resources)
+            total = body.get("totalResults")
+            if isinstance(total, int) and seen >= total:
+                return
+        raise BadRequestError(_("Listing stopped after too many pages."), code="PagingLimit")
+
+    def create(self, object_type: str, attributes: dict[str, Any]) -> dict[str, Any]:
+        endpoint = self._endpoint(object_type)
+        what = f"POST /{endpoint}"
+        body = scim_paths.to_resource(object_type, attributes)
+        response = self._request("POST", self._url(endpoint), json_body=body)
+        self._raise_for_status(response, what)
+        return self._resource(response, what)
+
+    def update(
+        self,
+        object_type: str,
+        target_id: str,
+        changes: dict[str, Any],
+        full: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """PATCH only ``changes``; PUT ``full`` when the target cannot PATCH.
+
+        A filtered path whose item does not exist yet makes the target answer
+        ``noTarget``; then the current resource is read and the PATCH is rebuilt
+        with ``add`` operations for the missing items (see :mod:`.scim_paths`).
+        """
+        if not changes:
+            return None
+        endpoint = self._endpoint(object_type)
+        if not self.capabilities().patch:
+            if full is None:
+                raise BadRequestError(
+                    _("The target cannot PATCH and no full representation was given."),
+                    code="PatchUnsupported",
+                )
+            return self._put(object_type, target_id, scim_paths.to_resource(object_type, full))
+        operations = scim_paths.to_patch_operations(changes)
+        try:
+            return self._patch(endpoint, target_id, operations)
+        except BadRequestError as error:
+            has_filtered = any(scim_paths.parse_path(p).has_filter for p in changes)
+            if error.reason != "noTarget" or not has_filtered:
+                raise
+        current = self.get(object_type, target_id)
+        operations = scim_paths.to_patch_operations(changes, current=current)
+        return self._patch(endpoint, target_id, operations)
+
+    def _patch(
+        self, endpoint: str, target_id: str, operations: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        what = f"PATCH /{endpoint}/{target_id}"
+        body = {"schemas": [scim_paths.PATCH_OP_SCHEMA], "Operations": operations}
+        response = self._request("PATCH", self._url(endpoint, target_id), json_body=body)
+        self._raise_for_status(response, what)
+        if response.status == 204 or not response.content.strip():
+            return None
+        return self._resource(response, what)
+
+    def _put(
+        self, object_type: str, target_id: str, resource: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Replace an object; a group keeps its current members (PUT would drop them)."""
+        endpoint = self._endpoint(object_type)
+        what = f"PUT /{endpoint}/{target_id}"
+        body = dict(resource)
+        body["id"] = target_id
+        if object_type == GROUP and "members" not in body:
+            members = self.get(GROUP, target_id).get("members")
+            if members:
+                body["members"] = [{"value": m["value"]} for m in members if "value" in m]
+        response = self._request("PUT", self._url(endpoint, target_id), json_body=body)
+        self._raise_for_status(response, what)
+        if response.status == 204 or not response.content.strip():
+            return None
+        return self._resource(response, what)
+
+    def _put_modified(
+        self, object_type: str, target_id: str, modify: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """Read-modify-PUT for targets without PATCH."""
+        current = self.get(object_type, target_id)
+        body = {k: v for k, v in current.items() if k != "meta"}
+        modify(body)
+        self._put(object_type, target_id, body)
+
+    def disable(self, object_type: str, target_id: str) -> None:
+        """Set ``active`` to the boolean ``false`` (never the string "False")."""
+        endpoint = self._endpoint(object_type)
+        if not self.capabilities().patch:
+            self._put_modified(object_type, target_id, lambda body: body.update(active=False))
+            return
+        self._patch(endpoint, target_id, [{"op": "replace", "path": "active", "value": False}])
+
+    def delete(self, object_type: str, target_id: str) -> None:
+        endpoint = self._endpoint(object_type)
+        response = self._request("DELETE", self._url(endpoint, target_id))
+        if response.status == 404:
+            return  # already gone: the goal is reached
+        self._raise_for_status(response, f"DELETE /{endpoint}/{target_id}")
+
+    def add_members(self, group_id: str, member_ids: list[str]) -> None:
+        ids = list(dict.fromkeys(member_ids))
+        if not ids:
+            return
+        if not self.capabilities().patch:
+
+            def add(body: dict[str, Any]) -> None:
+                members = body.setdefault("members", [])
+                present = {m.get("value") for m in members}
+                members.extend({"value": i} for i in ids if i not in present)
+
+            self._put_modified(GROUP, group_id, add)
+            return
+        for start in range(0, len(ids), MEMBER_OPS_PER_PATCH * 10):
+            chunk = ids[start : start + MEMBER_OPS_PER_PATCH * 10]
+            operation = {
+                "op": "add",
+                "path": "members",
+                "value": [{"value": i} for i in chunk],
+            }
+            self._patch("Groups", group_id, [operation])
+
+    def remove_members(self, group_id: str, member_ids: list[str]) -> None:
+        ids = list(dict.fromkeys(member_ids))
+        if not ids:
+            return
+        if not self.capabilities().patch:
+
+            def remove(body: dict[str, Any]) -> None:
+                body["members"] = [m for m in body.get("members", []) if m.get("value") not in ids]
+
+            self._put_modified(GROUP, group_id, remove)
+            return
+        for start in range(0, len(ids), MEMBER_OPS_PER_PATCH):
+            operations = [
+                {
+                    "op": "remove",
+                    "path": f"members[value eq {scim_paths.filter_literal(member_id)}]",
+                }
+                for member_id in ids[start : start + MEMBER_OPS_PER_PATCH]
+            ]
+            self._patch("Groups", group_id, operations)
+
+    # -- bulk --------------------------------------------------------------------
+
+    def bulk(self, operations: list[BulkOperation]) -> list[BulkResult]:
+        """Send operations through /Bulk in chunks under the target's limits.
+
+        Per-operation failures come back as ``BulkResult.error``; only errors that
+        stop the job are raised. Without bulk support, operations run one by one.
+        PATCH operations in bulk get no ``noTarget`` fallback: the engine retries
+        such an operation on its own.
+        """
+        if len({op.bulk_id for op in operations}) != len(operations):
+            raise ValueError("bulk_id must be unique within one bulk() call")
+        capabilities = self.capabilities()
+        if not capabilities.bulk:
+            return super().bulk(operations)
+        results: dict[str, BulkResult] = {}
+        encoded: list[tuple[BulkOperation, dict[str, Any], int]] = []
+        max_payload = capabilities.bulk_max_payload_size or DEFAULT_BULK_MAX_PAYLOAD
+        envelope = len(
+            json.dumps({"schemas": [scim_paths.BULK_REQUEST_SCHEMA], "Operations": []}).encode()
+        )
+        for operation in operations:
+            try:
+                wire = self._encode_bulk_operation(operation)
+            except (ValueError, KeyError) as error:
+                results[operation.bulk_id] = BulkResult(
+                    operation.bulk_id,
+                    0,
+                    operation.target_id,
+                    error=BadRequestError(
+                        _("This operation cannot be expressed in SCIM."),
+                        code="InvalidOperation",
+                        detail=str(error),
+                    ),
+                )
+                continue
+            size = len(json.dumps(wire, ensure_ascii=False).encode("utf-8")) + 1
+            if size + envelope > max_payload:
+                results[operation.bulk_id] = BulkResult(
+                    operation.bulk_id,
+                    0,
+                    operation.target_id,
+                    error=BadRequestError(
+                        _("This operation is larger than the target's bulk payload limit."),
+                        code="BulkPayloadTooLarge",
+                    ),
+                )
+                continue
+            encoded.append((operation, wire, size))
+
+        max_operations = capabilities.bulk_max_operations or DEFAULT_BULK_MAX_OPERATIONS
+        chunk: list[tuple[BulkOperation, dict[str, Any], int]] = []
+        chunk_size = envelope
+        for item in encoded:
+            if chunk and (len(chunk) >= max_operations or chunk_size + item[2] > max_payload):
+                results.update(self._send_bulk_chunk(chunk))
+                chunk, chunk_size = [], envelope
+            chunk.append(item)
+            chunk_size += item[2]
+        if chunk:
+            results.update(self._send_bulk_chunk(chunk))
+        return [results[operation.bulk_id] for operation in operations]
+
+    def _encode_bulk_operation(self, operation: BulkOperation) -> dict[str, Any]:
+        method = operation.method.upper()
+        endpoint = self._endpoint(operation.object_type)
+        wire: dict[str, Any] = {"method": method, "bulkId": operation.bulk_id}
+        if method == "POST":
+            wire["path"] = f"/{endpoint}"
+            wire["data"] = scim_paths.to_resource(operation.object_type, operation.data or {})
+            return wire
+        if not operation.target_id:
+            raise ValueError(f"{method} needs a target_id")
+        wire["path"] = f"/{endpoint}/{quote(operation.target_id, safe='')}"
+        if method == "PATCH":
+            wire["data"] = {
+                "schemas": [scim_paths.PATCH_OP_SCHEMA],
+                "Operations": scim_paths.to_patch_operations(operation.data or {}),
+            }
+        elif method == "PUT":
+            data = scim_paths.to_resource(operation.object_type, operation.data or {})
+            data["id"] = operation.target_id
+            wire["data"] = data
+        elif method != "DELETE":
+            raise ValueError(f"unsupported bulk method {operation.method!r}")
+        return wire
+
+    def _send_bulk_chunk(
+        self, chunk: list[tuple[BulkOperation, dict[str, Any], int]]
+    ) -> dict[str, BulkResult]:
+        body = {
+            "schemas": [scim_paths.BULK_REQUEST_SCHEMA],
+            "Operations": [wire for _op, wire, _size in chunk],
+        }
+        try:
+            response = self._request("POST", self._url("Bulk"), json_body=body)
+            self._raise_for_status(response, "POST /Bulk")
+            answer = self._parse_json(response, "POST /Bulk")
+            answered = answer.get("Operations")
+            if not isinstance(answered, list):
+                raise BadRequestError(
+                    _("The target answered POST /Bulk without operation results."),
+                    code="MalformedResponse",
+                    http_status=response.status,
+                )
+        except ConnectorError as error:
+            if error.stops_job:
+                raise
+            return {
+                op.bulk_id: BulkResult(
+                    op.bulk_id, error.http_status or 0, op.target_id, error=error
+                )
+                for op, _wire, _size in chunk
+            }
+        by_bulk_id = {
+            str(item.get("bulkId")): item
+            for item in answered
+            if isinstance(item, dict) and item.get("bulkId") is not None
+        }
+        results = {}
+        for index, (operation, _wire, _size) in enumerate(chunk):
+            item = by_bulk_id.get(operation.bulk_id)
+            # Targets that do not echo bulkId answer in request order.
+            if (
+                item is None
+                and index < len(answered)
+                and isinstance(answered[index], dict)
+                and answered[index].get("bulkId") is None
+            ):
+                item = answered[index]
+            results[operation.bulk_id] = self._bulk_result(operation, item)
+        return results
+
+    def _bulk_result(self, operation: BulkOperation, item: dict[str, Any] | None) -> BulkResult:
+        what = f"{operation.method.upper()} {operation.object_type} ({operation.bulk_id})"
+        if item is None:
+            return BulkResult(
+                operation.bulk_id,
+                0,
+                operation.target_id,
+                error=BadRequestError(
+                    _("%(what)s: the target's bulk answer has no result for it.") % {"what": what},
+                    code="MalformedResponse",
+                ),
+            )
+        raw_status = item.get("status")
+        if isinstance(raw_status, dict):  # drafts of RFC 7644 nested {"code": …}
+            raw_status = raw_status.get("code")
+        try:
+            status = int(str(raw_status))
+        except ValueError:
+            status = 0
+        response = item.get("response")
+        if 200 <= status < 300:
+            resource = response if isinstance(response, dict) and "id" in response else None
+            target_id = operation.target_id
+            location = item.get("location")
+            if resource is not None:
+                target_id = str(resource["id"])
+            elif isinstance(location, str) and location.rstrip("/"):
+                target_id = unquote(urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1])
+            if operation.method.upper() == "POST" and not target_id:
+                return BulkResult(
+                    operation.bulk_id,
+                    status,
+                    error=BadRequestError(
+                        _("%(what)s: created without an id or location.") % {"what": what},
+                        code="MissingId",
+                        http_status=status,
+                    ),
+                )
+            return BulkResult(operation.bulk_id, status, target_id, resource)
+        if status == 404 and operation.method.upper() == "DELETE":
+            return BulkResult(operation.bulk_id, status, operation.target_id)
+        error = self.error_for(status, response, what)
+        if error.stops_job:
+            raise error
+        return BulkResult(operation.bulk_id, status, operation.target_id, error=error)
+
+    def read_attributes(
+        self, object_type: str, resource: dict[str, Any], paths: list[str]
+    ) -> dict[str, Any]:
+        return scim_paths.from_resource(object_type, resource, paths)
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,433 @@
+"""A scriptable fault-injecting HTTP proxy on 127.0.0.1, for connector and engine tests.
+
+Put it in front of a target and tell it which requests to break::
+
+    with FaultProxy(scim_server.url) as proxy:        # proxy.url: same path, other port
+        proxy.inject(Fault.status(409), method="POST", path="/Users")   # next POST /Users
+        proxy.inject(Fault.status(503), times=2)                       # next two requests
+        proxy.inject(Fault.retry_after(3))                             # 429 + Retry-After: 3
+        proxy.inject(Fault.reset(after_upstream=True), method="POST")  # applied, answer lost
+        proxy.set_random_faults(0.2, seed=7)                           # 20 % of the rest
+        ...
+        proxy.count("POST", "/Users")      # requests seen (faulted or not)
+        proxy.count("POST", forwarded=True)  # requests that reached the target
+
+Scripted rules are consumed in the order they were added, first match wins; a
+request no rule matches may get a random fault, else passes through. Faults:
+
+- ``Fault.passthrough()``: forward unchanged.
+- ``Fault.status(code, detail=…, headers=…)``: answer a SCIM Error body.
+- ``Fault.retry_after(seconds_or_date, status=429)``.
+- ``Fault.json(status, body)``: any JSON answer, e.g. a resource without ``id``
+  (``Fault.without_id()``); ``Fault.malformed_json()``: a body that is not JSON.
+- ``Fault.reset()``: close the connection with a TCP RST, no answer.
+- ``Fault.delay(seconds)``: wait (past the client's read timeout), then forward.
+
+Any fault built with ``after_upstream=True`` first forwards the request, so the
+target applies it, and only then replaces the answer: the "did it happen?" case.
+
+Without an upstream (``FaultProxy(None)``) pass-through answers 200 with a JSON
+echo of the request (method, path, query, headers, body), for HTTP client tests.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+import struct
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+HOST = "127.0.0.1"
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
+UPSTREAM_TIMEOUT = 30.0
+MAX_DELAY = 30.0
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What to do with one request. Build with the class methods."""
+
+    kind: str  # "pass", "respond", "reset", "delay"
+    status_code: int = 200
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    seconds: float = 0.0
+    after_upstream: bool = False
+
+    @classmethod
+    def passthrough(cls) -> Fault:
+        return cls("pass")
+
+    @classmethod
+    def status(
+        cls,
+        code: int,
+        *,
+        detail: str | None = None,
+        scim_type: str | None = None,
+        headers: dict[str, str] | None = None,
+        after_upstream: bool = False,
+    ) -> Fault:
+        error: dict[str, Any] = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": str(code),
+            "detail": detail or f"injected HTTP {code}",
+        }
+        if scim_type:
+            error["scimType"] = scim_type
+        return cls(
+            "respond",
+            status_code=code,
+            body=json.dumps(error).encode(),
+            headers=(("Content-Type", "application/scim+json"), *(headers or {}).items()),
+            after_upstream=after_upstream,
+        )
+
+    @classmethod
+    def retry_after(cls, value: float | str, *, status: int = 429) -> Fault:
+        text = value if isinstance(value, str) else f"{value:g}"
+        return cls.status(status, headers={"Retry-After": text})
+
+    @classmethod
+    def json(cls, status: int, body: Any, *, after_upstream: bool = False) -> Fault:
+        return cls(
+            "respond",
+            status_code=status,
+            body=json.dumps(body).encode(),
+            headers=(("Content-Type", "application/scim+json"),),
+            after_upstream=after_upstream,
+        )
+
+    @classmethod
+    def without_id(cls, status: int = 201, *, after_upstream: bool = False) -> Fault:
+        body = {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "no-id",
+        }
+        return cls.json(status, body, after_upstream=after_upstream)
+
+    @classmethod
+    def malformed_json(cls, status: int = 200, *, after_upstream: bool = False) -> Fault:
+        return cls(
+            "respond",
+            status_code=status,
+            body=b'{"schemas": ["urn:ietf:params:scim:api:messages:2.0:List',
+            headers=(("Content-Type", "application/scim+json"),),
+            after_upstream=after_upstream,
+        )
+
+    @classmethod
+    def reset(cls, *, after_upstream: bool = False) -> Fault:
+        return cls("reset", after_upstream=after_upstream)
+
+    @classmethod
+    def delay(cls, seconds: float) -> Fault:
+        return cls("delay", seconds=min(seconds, MAX_DELAY))
+
+
+@dataclass
+class _Rule:
+    fault: Fault
+    method: str | None
+    path: str | None
+    remaining: int | None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path is None or self.path in path
+        )
+
+
+@dataclass
+class _RandomFaults:
+    rate: float
+    faults: list[Fault]
+    rng: random.Random
+    method: str | None = None
+    path: str | None = None
+
+
+@dataclass
+class SeenRequest:
+    method: str
+    path: str
+    query: str
+    fault: str
+    body: bytes = field(repr=False, default=b"")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _ProxyServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: tests read counters, not logs."""
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        proxy = self.server.proxy
+        parts = urlsplit(self.path)
+        fault = proxy._choose(self.command, parts.path, parts.query, body)
+        if fault.kind == "delay":
+            if proxy._stopping.wait(fault.seconds):
+                return self._reset()
+            fault = Fault.passthrough()
+        if fault.kind == "pass" or fault.after_upstream:
+            try:
+                status, headers, content = self._forward(body)
+            except (OSError, http.client.HTTPException) as error:
+                status, headers = 502, [("Content-Type", "text/plain")]
+                content = f"fault proxy: upstream failed: {error}".encode()
+        if fault.kind == "reset":
+            return self._reset()
+        if fault.kind == "respond":
+            status, headers, content = fault.status_code, list(fault.headers), fault.body
+        self._reply(status, headers, content)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
+
+    def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        proxy = self.server.proxy
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        if proxy.upstream is None:
+            parts = urlsplit(self.path)
+            echo = {
+                "method": self.command,
+                "path": parts.path,
+                "query": parts.query,
+                "headers": dict(self.headers.items()),
+                "body": body.decode("utf-8", errors="replace"),
+            }
+            proxy._count_forwarded(self.command, parts.path)
+            return 200, [("Content-Type", "application/json")], json.dumps(echo).encode()
+        upstream = http.client.HTTPConnection(
+            proxy._upstream_host, proxy._upstream_port, timeout=UPSTREAM_TIMEOUT
+        )
+        try:
+            upstream.request(self.command, self.path, body=body or None, headers=headers)
+            response = upstream.getresponse()
+            content = response.read()
+            kept = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]
+            proxy._count_forwarded(self.command, urlsplit(self.path).path)
+            return response.status, kept, content
+        finally:
+            upstream.close()
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], content: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in HOP_BY_HOP:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(content)
+
+    def _reset(self) -> None:
+        """Abort the connection with a TCP RST instead of an answer."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    proxy: FaultProxy
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that time out or connections we reset are expected here."""
+
+
+class FaultProxy:
+    """See the module docstring. Thread-safe; start/stop or use as a context manager."""
+
+    def __init__(self, upstream: str | None, *, seed: int = 0) -> None:
+        self.upstream = upstream
+        self._upstream_path = ""
+        if upstream is not None:
+            parts = urlsplit(upstream)
+            if parts.hostname is None:
+                raise ValueError(f"upstream needs a host: {upstream!r}")
+            self._upstream_host = parts.hostname
+            self._upstream_port = parts.port or 80
+            self._upstream_path = parts.path.rstrip("/")
+        self._lock = threading.Lock()
+        self._rules: list[_Rule] = []
+        self._random: _RandomFaults | None = None
+        self._seed = seed
+        self._stopping = threading.Event()
+        self.seen: Counter[tuple[str, str]] = Counter()
+        self.forwarded: Counter[tuple[str, str]] = Counter()
+        self.faults: Counter[str] = Counter()
+        self.requests: deque[SeenRequest] = deque(maxlen=10_000)
+        self._server: _ProxyServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> FaultProxy:
+        server = _ProxyServer((HOST, 0), _Handler)
+        server.proxy = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fault-proxy",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the proxy first"
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The upstream URL with the proxy's host and port (same path)."""
+        return f"{self.base_url}{self._upstream_path}"
+
+    # -- scripting ---------------------------------------------------------------
+
+    def inject(
+        self,
+        fault: Fault,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Apply ``fault`` to the next ``times`` matching requests (``None``: forever).
+
+        ``path`` matches as a substring of the request path (without query).
+        """
+        with self._lock:
+            self._rules.append(_Rule(fault, method and method.upper(), path, times))
+
+    def set_random_faults(
+        self,
+        rate: float,
+        faults: list[Fault] | None = None,
+        *,
+        seed: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Give each otherwise unscripted request a ``rate`` chance of a random fault."""
+        choices = faults or [
+            Fault.status(500),
+            Fault.status(503),
+            Fault.retry_after(0),
+            Fault.reset(),
+        ]
+        with self._lock:
+            self._random = _RandomFaults(
+                rate,
+                choices,
+                random.Random(self._seed if seed is None else seed),
+                method and method.upper(),
+                path,
+            )
+
+    def clear(self) -> None:
+        """Drop scripted and random faults (counters are kept; see :meth:`reset_counters`)."""
+        with self._lock:
+            self._rules.clear()
+            self._random = None
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.seen.clear()
+            self.forwarded.clear()
+            self.faults.clear()
+            self.requests.clear()
+
+    @property
+    def pending_rules(self) -> int:
+        with self._lock:
+            return sum(1 for rule in self._rules if rule.remaining != 0)
+
+    def count(
+        self, method: str | None = None, path: str | None = None, *, forwarded: bool = False
+    ) -> int:
+        """Requests seen (or, with ``forwarded``, that reached the target) matching."""
+        counter = self.forwarded if forwarded else self.seen
+        with self._lock:
+            return sum(
+                n
+                for (m, p), n in counter.items()
+                if (method is None or m == method.upper()) and (path is None or path in p)
+            )
+
+    # -- called by the handler ------------------------------------------------------
+
+    def _choose(self, method: str, path: str, query: str, body: bytes) -> Fault:
+        with self._lock:
+            self.seen[(method, path)] += 1
+            chosen = Fault.passthrough()
+            for rule in self._rules:
+                if rule.remaining != 0 and rule.matches(method, path):
+                    if rule.remaining is not None:
+                        rule.remaining -= 1
+                    chosen = rule.fault
+                    break
+            else:
+                chance = self._random
+                if (
+                    chance is not None
+                    and (chance.method is None or chance.method == method)
+                    and (chance.path is None or chance.path in path)
+                    and chance.rng.random() < chance.rate
+                ):
+                    chosen = chance.rng.choice(chance.faults)
+            label = chosen.kind if chosen.kind != "respond" else f"respond:{chosen.status_code}"
+            if chosen.kind != "pass":
+                self.faults[label] += 1
+            self.requests.append(SeenRequest(method, path, query, label, body))
+            return chosen
+
+    def _count_forwarded(self, method: str, path: str) -> None:
+        with self._lock:
+            self.forwarded[(method, path)] += 1
