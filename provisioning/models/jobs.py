@@ -102,6 +102,19 @@ class ProvisioningJob(models.Model):
     def __str__(self) -> str:
         return str(_("Provisioning of %(app)s") % {"app": self.application.name})
 
+    # Written only by the engine and the scheduler, with conditional UPDATEs: a page or command
+    # saving a job it loaded earlier must never write back a stale lease or watermark.
+    ENGINE_FIELDS = frozenset({"lease_owner", "lease_expires_at", "watermark"})
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding and kwargs.get("update_fields") is None and not args:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.ENGINE_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
 
 class ObjectMapping(models.Model):
     """One mapping per object type: 'Synchronize Azure Active Directory Users to APP' (F10)."""

@@ -1,0 +1,1 @@
+"""The sync engine: one module per stage of the cycle."""

@@ -1,0 +1,574 @@
+"""Stage 5, act: decide what each object needs and do it in the target.
+
+For a chunk of source objects: scope each, evaluate and match the ones in scope, then send the
+creates and updates together (as SCIM Bulk when the target offers it, B1), then the disables and
+deletes. Objects whose representation did not change send nothing (diff-skip). Each outcome goes to
+the recorder; object-level errors fail (and escrow) that object only, job-level errors
+(credentials, configuration) stop the cycle.
+"""
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from ..choices import LinkState, LogAction, LogStatus, ObjectType
+from ..connectors.base import BulkOperation, BulkResult
+from ..connectors.errors import AlreadyExistsError, ConnectorError, NotFoundError
+from ..models import ProvisionedObject
+from .context import CycleContext, MappingRules
+from .evaluate import EvaluationError, attributes_hash, changed_attributes, evaluate_object
+from .importing import SourceObject
+from .match import AmbiguousMatch, MatchResult, match_by_attributes
+from .record import Step, modified_properties, save_links
+from .scope import decide_scope
+
+ESCROW_BASE = timedelta(minutes=5)
+ESCROW_MAX = timedelta(hours=24)
+
+
+class StopCycle(Exception):
+    """A job-level failure: the cycle stops (bad credentials, unusable configuration)."""
+
+    def __init__(self, error: ConnectorError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def escrow_delay(failures: int) -> timedelta:
+    return min(ESCROW_BASE * (2 ** max(0, failures - 1)), ESCROW_MAX)
+
+
+@dataclass
+class Work:
+    """One object's way through the stages of this cycle."""
+
+    obj: SourceObject
+    link: ProvisionedObject | None
+    started: float = field(default_factory=time.monotonic)
+    steps: list[Step] = field(default_factory=list)
+    action: str = ""  # create | update | disable | delete | ""
+    desired: dict[str, Any] = field(default_factory=dict)
+    changes: dict[str, Any] = field(default_factory=dict)
+    previous: dict[str, Any] = field(default_factory=dict)
+    log_action: str = LogAction.OTHER
+    bulk_id: str = ""
+
+    @property
+    def target_id(self) -> str:
+        return self.link.target_id if self.link else ""
+
+
+class ChunkSynchronizer:
+    """Synchronizes one chunk of users or groups."""
+
+    def __init__(self, ctx: CycleContext, rules: MappingRules):
+        self.ctx = ctx
+        self.rules = rules
+        self.object_type = rules.mapping.object_type
+        self.created_links: dict[uuid.UUID, ProvisionedObject] = {}
+        self.changed_links: dict[uuid.UUID, ProvisionedObject] = {}
+        self.deleted_links: list[ProvisionedObject] = []
+        # Paths whose values came through Redact(): written to the target, masked in logs.
+        self.redacted_paths: set[str] = set()
+
+    # -- planning -------------------------------------------------------------------------
+
+    def run(
+        self,
+        objects: list[SourceObject],
+        links: dict[uuid.UUID, ProvisionedObject],
+        reference_targets: dict[uuid.UUID, str],
+    ) -> None:
+        works = [self.plan(obj, links.get(obj.source_id), reference_targets) for obj in objects]
+        self.execute_writes([w for w in works if w.action in ("create", "update")])
+        for work in works:
+            if work.action == "disable":
+                self.disable(work)
+            elif work.action == "delete":
+                self.delete(work)
+        self.persist()
+
+    def plan(
+        self,
+        obj: SourceObject,
+        link: ProvisionedObject | None,
+        reference_targets: dict[uuid.UUID, str],
+    ) -> Work:
+        work = Work(obj=obj, link=link)
+        self.ctx.recorder.count("users" if obj.object_type == ObjectType.USER else "groups")
+        if obj.exists:
+            work.steps.append(
+                Step(
+                    "Import",
+                    LogStatus.SUCCESS,
+                    _("Retrieved %(name)s from the directory") % {"name": obj.display},
+                )
+            )
+        else:
+            work.steps.append(
+                Step("Import", LogStatus.SUCCESS, _("The object no longer exists in the directory"))
+            )
+        mapping = self.rules.mapping
+        decision = decide_scope(
+            obj, sync_all=self.ctx.sync_all, scoping_filters=mapping.scoping_filters
+        )
+        if not decision.in_scope:
+            work.steps.append(Step("Scope", LogStatus.SKIPPED, decision.reason))
+            return self.plan_out_of_scope(work, decision.reason)
+        work.steps.append(Step("Scope", LogStatus.SUCCESS, _("In scope")))
+
+        linked = link is not None and bool(link.target_id)
+        try:
+            desired = self.evaluate(obj, for_create=not linked, reference_targets=reference_targets)
+        except EvaluationError as error:
+            self.fail(work, "EvaluationError", str(error), _("Check the attribute mappings."))
+            return work
+
+        if not linked:
+            try:
+                match = match_by_attributes(
+                    self.ctx.connector,
+                    self.object_type,
+                    self.rules.rules,
+                    desired,
+                    self.ctx.target_index(self.object_type),
+                )
+            except AmbiguousMatch as error:
+                self.fail(
+                    work,
+                    "AmbiguousMatch",
+                    str(error),
+                    _(
+                        "Make the matching attribute unique in the target, or change the matching attributes."
+                    ),
+                )
+                return work
+            except ConnectorError as error:
+                self.fail_with_connector_error(work, error)
+                return work
+            if match.target_id is None:
+                work.steps.append(Step("Match", LogStatus.SUCCESS, match.detail))
+                if not mapping.action_create:
+                    work.steps.append(
+                        Step("Action", LogStatus.SKIPPED, _("The Create action is off"))
+                    )
+                    self.log(
+                        work,
+                        LogAction.CREATE,
+                        LogStatus.SKIPPED,
+                        reason=_("The Create action is off"),
+                    )
+                    return work
+                work.action, work.log_action = "create", LogAction.CREATE
+                work.desired = desired
+                work.changes = desired
+                return work
+            work.steps.append(Step("Match", LogStatus.SUCCESS, match.detail))
+            self.link_to(work, match)
+            desired = self.evaluate(obj, for_create=False, reference_targets=reference_targets)
+            current = self.ctx.connector.read_attributes(
+                self.object_type, match.resource or {}, list(desired)
+            )
+            work.link.last_exported = {k: v for k, v in current.items() if k in desired}
+        else:
+            work.steps.append(
+                Step(
+                    "Match",
+                    LogStatus.SUCCESS,
+                    _("Linked to target object %(id)s") % {"id": link.target_id},
+                )
+            )
+
+        work.desired = desired
+        work.previous = dict(work.link.last_exported or {})
+        work.changes = changed_attributes(desired, work.previous)
+        if work.link.state == LinkState.DISABLED and "active" in self.rules.paths:
+            work.changes["active"] = desired.get("active", True)
+        if not work.changes:
+            self.ctx.recorder.count("unchanged")
+            if work.link.state == LinkState.FAILED or work.link.failure_count:
+                self.clear_escrow(work.link)
+            return work
+        if not mapping.action_update:
+            work.steps.append(Step("Action", LogStatus.SKIPPED, _("The Update action is off")))
+            self.log(
+                work, LogAction.UPDATE, LogStatus.SKIPPED, reason=_("The Update action is off")
+            )
+            return work
+        work.action, work.log_action = "update", LogAction.UPDATE
+        return work
+
+    def plan_out_of_scope(self, work: Work, reason: str) -> Work:
+        link, obj, mapping = work.link, work.obj, self.rules.mapping
+        if link is None or not link.target_id:
+            if link is not None:
+                # An escrowed failure of an object that left scope: nothing to retry any more.
+                self.deleted_links.append(link)
+            # Say why an object was passed over, except for groups nobody assigned: every
+            # membership change in any group would otherwise log one.
+            if obj.exists and (
+                obj.object_type == ObjectType.USER or obj.assigned or self.ctx.sync_all
+            ):
+                self.log(work, LogAction.OTHER, LogStatus.SKIPPED, reason=reason)
+            return work
+        hard_deleted = not obj.exists
+        if self.object_type == ObjectType.GROUP or (hard_deleted and mapping.action_delete):
+            if not mapping.action_delete:
+                self.log(
+                    work, LogAction.DELETE, LogStatus.SKIPPED, reason=_("The Delete action is off")
+                )
+                return work
+            work.action, work.log_action = "delete", LogAction.DELETE
+            return work
+        if link.state == LinkState.DISABLED:
+            return work  # already disabled
+        if not mapping.action_update:
+            self.log(
+                work, LogAction.DISABLE, LogStatus.SKIPPED, reason=_("The Update action is off")
+            )
+            return work
+        work.action, work.log_action = "disable", LogAction.DISABLE
+        return work
+
+    def evaluate(self, obj: SourceObject, *, for_create: bool, reference_targets) -> dict[str, Any]:
+        source = dict(obj.attributes)
+        source["IsSoftDeleted"] = False
+        source["appRoleAssignments"] = list(obj.roles)
+        evaluated = evaluate_object(
+            self.rules.rules, source, for_create=for_create, reference_targets=reference_targets
+        )
+        if evaluated.unresolved_references:
+            self.ctx.deferred_reference_users.add(obj.source_id)
+        self.redacted_paths.update(evaluated.redacted_paths)
+        return evaluated.attributes
+
+    # -- doing ----------------------------------------------------------------------------
+
+    def execute_writes(self, works: list[Work]) -> None:
+        if not works:
+            return
+        operations = []
+        by_bulk_id = {}
+        for number, work in enumerate(works):
+            work.bulk_id = f"b{number}"
+            by_bulk_id[work.bulk_id] = work
+            if work.action == "create":
+                operations.append(
+                    BulkOperation("POST", self.object_type, work.bulk_id, None, work.desired)
+                )
+            else:
+                operations.append(
+                    BulkOperation(
+                        "PATCH", self.object_type, work.bulk_id, work.link.target_id, work.changes
+                    )
+                )
+        try:
+            results = self.ctx.connector.bulk(operations)
+        except ConnectorError as error:
+            if error.stops_job:
+                raise StopCycle(error) from error
+            # The whole batch failed in transit: every object in it fails and is escrowed.
+            for work in works:
+                self.fail_with_connector_error(work, error)
+            return
+        for result in results:
+            work = by_bulk_id.get(result.bulk_id)
+            if work is not None:
+                self.complete_write(work, result)
+
+    def complete_write(self, work: Work, result: BulkResult) -> None:
+        error = result.error
+        if error is None:
+            if work.action == "create":
+                self.created(work, result.target_id or (result.resource or {}).get("id", ""))
+            else:
+                self.updated(work)
+            return
+        if error.stops_job:
+            raise StopCycle(error)
+        if isinstance(error, AlreadyExistsError) and work.action == "create":
+            self.recover_conflict(work, error)
+        elif isinstance(error, NotFoundError) and work.action == "update":
+            self.recover_missing(work)
+        elif work.action == "update" and getattr(error, "reason", None) == "noTarget":
+            # A filtered path (emails[type eq "work"]) with no such item yet: the connector's
+            # own update knows how to add the item instead of replacing into it.
+            self.update_now(work, work.previous)
+        else:
+            self.fail_with_connector_error(work, error)
+
+    def created(self, work: Work, target_id: str) -> None:
+        if not target_id:
+            self.fail(work, "MissingId", _("The target created the object but sent no id"), "")
+            return
+        link = self.ensure_link(work)
+        link.target_id = str(target_id)
+        self.set_exported(link, work.desired)
+        if self.object_type == ObjectType.USER:
+            self.ctx.newly_linked_users.add(work.obj.source_id)
+        else:
+            link.last_exported["members"] = []
+        work.steps.append(
+            Step("Action", LogStatus.SUCCESS, _("Created %(id)s") % {"id": target_id})
+        )
+        self.log(
+            work,
+            LogAction.CREATE,
+            LogStatus.SUCCESS,
+            properties=modified_properties({}, work.desired, self.secret_names),
+        )
+
+    def updated(self, work: Work) -> None:
+        link = work.link
+        exported = dict(link.last_exported or {})
+        exported.update(work.changes)
+        self.set_exported(link, exported)
+        work.steps.append(
+            Step(
+                "Action",
+                LogStatus.SUCCESS,
+                _("Updated %(count)d attribute(s)") % {"count": len(work.changes)},
+            )
+        )
+        self.log(
+            work,
+            LogAction.UPDATE,
+            LogStatus.SUCCESS,
+            properties=modified_properties(work.previous, work.changes, self.secret_names),
+        )
+
+    def recover_conflict(self, work: Work, error: ConnectorError) -> None:
+        """409 on create: the object exists already; match it by attribute and update it."""
+        try:
+            match = match_by_attributes(
+                self.ctx.connector, self.object_type, self.rules.rules, work.desired
+            )
+        except (AmbiguousMatch, ConnectorError) as lookup_error:
+            self.fail(work, "AlreadyExists", f"{error.message} ({lookup_error})", "")
+            return
+        if match.target_id is None:
+            self.fail_with_connector_error(work, error)
+            return
+        work.steps.append(
+            Step(
+                "Match",
+                LogStatus.SUCCESS,
+                _("The create answered “already exists”; ") + match.detail,
+            )
+        )
+        self.link_to(work, match)
+        current = self.ctx.connector.read_attributes(
+            self.object_type, match.resource or {}, list(work.desired)
+        )
+        self.update_now(work, current)
+
+    def recover_missing(self, work: Work) -> None:
+        """404 on a linked object: match it again, else create it again."""
+        try:
+            match = match_by_attributes(
+                self.ctx.connector, self.object_type, self.rules.rules, work.desired
+            )
+        except (AmbiguousMatch, ConnectorError) as error:
+            self.fail(work, "NotFound", str(error), "")
+            return
+        if match.target_id is not None:
+            work.steps.append(Step("Match", LogStatus.SUCCESS, match.detail))
+            self.link_to(work, match)
+            current = self.ctx.connector.read_attributes(
+                self.object_type, match.resource or {}, list(work.desired)
+            )
+            self.update_now(work, current)
+            return
+        work.steps.append(
+            Step(
+                "Match",
+                LogStatus.WARNING,
+                _("The linked object is gone from the target; creating it again"),
+            )
+        )
+        work.action, work.log_action = "create", LogAction.CREATE
+        try:
+            resource = self.ctx.connector.create(self.object_type, work.desired)
+        except ConnectorError as error:
+            if error.stops_job:
+                raise StopCycle(error) from error
+            self.fail_with_connector_error(work, error)
+            return
+        self.created(work, resource.get("id", ""))
+
+    def update_now(self, work: Work, current: dict[str, Any]) -> None:
+        work.previous = current
+        work.changes = changed_attributes(work.desired, current)
+        work.action, work.log_action = "update", LogAction.UPDATE
+        if work.changes:
+            try:
+                self.ctx.connector.update(
+                    self.object_type, work.link.target_id, work.changes, work.desired
+                )
+            except ConnectorError as error:
+                if error.stops_job:
+                    raise StopCycle(error) from error
+                self.fail_with_connector_error(work, error)
+                return
+        self.updated(work)
+
+    def disable(self, work: Work) -> None:
+        try:
+            self.ctx.connector.disable(self.object_type, work.link.target_id)
+        except NotFoundError:
+            work.steps.append(Step("Action", LogStatus.WARNING, _("Already gone from the target")))
+            self.deleted_links.append(work.link)
+            self.log(
+                work,
+                LogAction.DISABLE,
+                LogStatus.WARNING,
+                reason=_("The object no longer exists in the target"),
+            )
+            return
+        except ConnectorError as error:
+            if error.stops_job:
+                raise StopCycle(error) from error
+            self.fail_with_connector_error(work, error)
+            return
+        link = work.link
+        previous = dict(link.last_exported or {})
+        exported = dict(previous)
+        exported["active"] = False
+        self.set_exported(link, exported, state=LinkState.DISABLED)
+        reason = next((s.detail for s in work.steps if s.name == "Scope"), "")
+        work.steps.append(
+            Step("Action", LogStatus.SUCCESS, _("Disabled: %(reason)s") % {"reason": reason})
+        )
+        self.log(
+            work,
+            LogAction.DISABLE,
+            LogStatus.SUCCESS,
+            properties=[{"name": "active", "old": previous.get("active", True), "new": False}],
+            reason=reason,
+        )
+
+    def delete(self, work: Work) -> None:
+        try:
+            self.ctx.connector.delete(self.object_type, work.link.target_id)
+        except ConnectorError as error:
+            if error.stops_job:
+                raise StopCycle(error) from error
+            self.fail_with_connector_error(work, error)
+            return
+        if self.object_type == ObjectType.USER:
+            self.ctx.deleted_user_targets.add(work.link.target_id)
+        self.deleted_links.append(work.link)
+        work.steps.append(
+            Step("Action", LogStatus.SUCCESS, _("Deleted %(id)s") % {"id": work.link.target_id})
+        )
+        self.log(work, LogAction.DELETE, LogStatus.SUCCESS)
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    @property
+    def secret_names(self) -> tuple[str, ...]:
+        return (*self.ctx.recorder.secret_names, *sorted(self.redacted_paths))
+
+    def ensure_link(self, work: Work) -> ProvisionedObject:
+        if work.link is None:
+            work.link = ProvisionedObject(
+                job_id=self.ctx.job.pk,
+                object_type=self.object_type,
+                source_id=work.obj.source_id,
+                last_exported={},
+            )
+            self.created_links[work.obj.source_id] = work.link
+        elif work.obj.source_id not in self.created_links:
+            self.changed_links[work.obj.source_id] = work.link
+        return work.link
+
+    def link_to(self, work: Work, match: MatchResult) -> None:
+        link = self.ensure_link(work)
+        link.target_id = match.target_id or ""
+        link.state = LinkState.PROVISIONED
+        if self.object_type == ObjectType.USER:
+            self.ctx.newly_linked_users.add(work.obj.source_id)
+        else:
+            members = self.ctx.connector.member_ids(match.resource or {})
+            link.last_exported = {"members": sorted(members)}
+
+    def set_exported(
+        self, link: ProvisionedObject, exported: dict, state: str = LinkState.PROVISIONED
+    ) -> None:
+        self.ensure_link_tracked(link)
+        link.last_exported = exported
+        link.exported_hash = attributes_hash(exported)
+        link.state = state
+        link.failure_count = 0
+        link.last_error = ""
+        link.next_retry_at = None
+
+    def ensure_link_tracked(self, link: ProvisionedObject) -> None:
+        if link.source_id not in self.created_links:
+            self.changed_links[link.source_id] = link
+
+    def clear_escrow(self, link: ProvisionedObject) -> None:
+        link.failure_count = 0
+        link.last_error = ""
+        link.next_retry_at = None
+        if link.state == LinkState.FAILED and link.target_id:
+            link.state = LinkState.PROVISIONED
+        self.ensure_link_tracked(link)
+
+    def fail_with_connector_error(self, work: Work, error: ConnectorError) -> None:
+        if error.stops_job:
+            raise StopCycle(error)
+        self.fail(work, error.code, error.message, _recommendation(error))
+
+    def fail(self, work: Work, code: str, reason: str, recommendation: str) -> None:
+        link = self.ensure_link(work)
+        link.failure_count += 1
+        link.last_error = f"{code}: {reason}"[:2000]
+        link.next_retry_at = self.ctx.now + escrow_delay(link.failure_count)
+        if not link.target_id:
+            link.state = LinkState.FAILED
+        work.steps.append(Step("Action", LogStatus.FAILURE, reason))
+        self.log(
+            work,
+            work.log_action if work.action else LogAction.OTHER,
+            LogStatus.FAILURE,
+            error_code=code,
+            reason=reason,
+            recommendation=recommendation,
+        )
+
+    def log(self, work: Work, action: str, status: str, **kwargs) -> None:
+        self.ctx.recorder.log(
+            object_type=self.object_type,
+            source_id=work.obj.source_id,
+            display=work.obj.display or str(work.obj.source_id),
+            target_id=work.target_id,
+            action=action,
+            status=status,
+            steps=work.steps,
+            started=work.started,
+            **kwargs,
+        )
+
+    def persist(self) -> None:
+        if not self.ctx.recorder.persist:
+            return
+        save_links(list(self.created_links.values()), list(self.changed_links.values()))
+        if self.deleted_links:
+            ids = [link.pk for link in self.deleted_links if link.pk]
+            ProvisionedObject.objects.filter(pk__in=ids).delete()
+        self.created_links, self.changed_links, self.deleted_links = {}, {}, []
+
+
+def _recommendation(error: ConnectorError) -> str:
+    if error.retryable:
+        return _("The target was unavailable; the object will be retried in a later cycle.")
+    if isinstance(error, NotFoundError):
+        return _("The object was not found in the target; it will be matched again.")
+    return _(
+        "Check the attribute values against what the target accepts; the object will be retried."
+    )

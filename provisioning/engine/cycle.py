@@ -1,0 +1,359 @@
+"""The cycle: import → scope → match → evaluate → act → record, for users, groups, memberships.
+
+An *initial* cycle looks at everything in scope (and everything linked); an *incremental* cycle only
+at what the directory change log says changed since the job's watermark, plus escrowed retries
+(F15, F16). The watermark is read before the directory, and stored only when the cycle ends, so a
+change made during a cycle is seen again by the next one and a crashed cycle loses nothing.
+"""
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..choices import CycleKind, CycleState, JobState, LinkState, ObjectType
+from ..connectors import build_connector
+from ..connectors.base import Connector, RecordedRequest
+from ..connectors.errors import ConnectorError
+from ..directory.changes import changes_between, current_watermark
+from ..models import Assignment, GroupMembership, ProvisionedObject, ProvisioningJob, SyncCycle
+from .act import ChunkSynchronizer, StopCycle
+from .context import CycleContext, load_mapping_rules
+from .evaluate import EvaluationError
+from .importing import (
+    CHUNK_SIZE,
+    candidate_group_ids,
+    candidate_user_ids,
+    chunked,
+    load_groups,
+    load_users,
+    missing_object,
+)
+from .lease import acquire_lease, release_lease, renew_lease
+from .memberships import sync_memberships
+from .record import CycleRecorder
+
+logger = logging.getLogger(__name__)
+
+
+class CycleBusy(Exception):
+    """Another process holds the job's lease."""
+
+
+class LeaseLost(Exception):
+    """The lease expired and was taken by another process mid-cycle."""
+
+
+@dataclass
+class CycleReport:
+    cycle: SyncCycle
+    requests: list[RecordedRequest] = field(default_factory=list)
+
+    @property
+    def counters(self) -> dict:
+        return self.cycle.counters
+
+    @property
+    def duration_seconds(self) -> float:
+        if self.cycle.ended_at is None:
+            return 0.0
+        return (self.cycle.ended_at - self.cycle.started_at).total_seconds()
+
+
+def lease_owner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def make_connector(job: ProvisioningJob, **options) -> Connector:
+    template = job.application.template
+    if job.rate_limit_per_second:
+        options.setdefault("requests_per_second", job.rate_limit_per_second)
+    return build_connector(template.connector, dict(job.credentials), **options)
+
+
+def run_cycle(
+    job: ProvisioningJob,
+    *,
+    initial: bool | None = None,
+    dry_run: bool = False,
+    user_ids: list[uuid.UUID] | None = None,
+    group_ids: list[uuid.UUID] | None = None,
+    connector: Connector | None = None,
+    owner: str | None = None,
+    on_request: Callable | None = None,
+) -> CycleReport:
+    """Run one cycle of ``job`` in this process.
+
+    ``user_ids``/``group_ids`` make it an on-demand cycle for just those objects (no watermark
+    change). ``dry_run`` sends no writing request and rolls every database write back; the
+    requests it would have sent are returned.
+    """
+    owner = owner or lease_owner_name()
+    requests: list[RecordedRequest] = []
+    if dry_run:
+        with transaction.atomic():
+            report = _run(
+                job, initial, True, user_ids, group_ids, connector, owner, requests, on_request
+            )
+            transaction.set_rollback(True)
+        report.requests = requests
+        return report
+    if not acquire_lease(job.pk, owner):
+        raise CycleBusy(_("A cycle of this job is already running."))
+    try:
+        return _run(
+            job, initial, False, user_ids, group_ids, connector, owner, requests, on_request
+        )
+    finally:
+        release_lease(job.pk, owner)
+
+
+def _run(job, initial, dry_run, user_ids, group_ids, connector, owner, requests, on_request):
+    job.refresh_from_db()  # the caller sees the outcome; its stale lease is never saved back
+    on_demand = user_ids is not None or group_ids is not None
+    up_to = current_watermark()
+    if on_demand:
+        kind = CycleKind.ON_DEMAND
+    elif initial or job.full_sync_required or job.watermark is None:
+        kind = CycleKind.INITIAL
+    else:
+        kind = CycleKind.INCREMENTAL
+    cycle = SyncCycle.objects.create(
+        job=job,
+        kind=kind,
+        state=CycleState.RUNNING,
+        watermark_from=job.watermark,
+        watermark_to=up_to,
+        worker=owner,
+    )
+    application = job.application
+    template = application.template
+    recorder = CycleRecorder(
+        cycle=cycle,
+        application_id=application.pk,
+        application_name=application.name,
+        job_id=job.pk,
+        secret_names=template.secret_credential_names,
+    )
+    own_connector = connector is None
+    try:
+        if connector is None:
+            connector = make_connector(
+                job,
+                dry_run=dry_run,
+                recorder=requests.append if dry_run else None,
+                on_request=on_request,
+            )
+        ctx = CycleContext(
+            job=job,
+            connector=connector,
+            capabilities=connector.capabilities(),
+            recorder=recorder,
+            mappings=load_mapping_rules(job),
+            initial=kind == CycleKind.INITIAL,
+            dry_run=dry_run,
+            use_target_index=kind == CycleKind.INITIAL,
+            lease_owner="" if dry_run else owner,
+        )
+        if kind == CycleKind.INITIAL:
+            users, groups = _initial_scope(ctx)
+        elif kind == CycleKind.INCREMENTAL:
+            users, groups = _changed_since(ctx, job.watermark, up_to)
+        else:
+            users, groups = sorted(set(user_ids or [])), sorted(set(group_ids or []))
+        _process(ctx, users, groups)
+    except (StopCycle, ConnectorError, EvaluationError, LeaseLost) as error:
+        stop = error.error if isinstance(error, StopCycle) else error
+        recorder.flush()
+        cycle.state = CycleState.FAILED
+        cycle.error = str(stop)
+        cycle.ended_at = timezone.now()
+        cycle.counters = _counters(recorder)
+        cycle.save()
+        logger.warning("Cycle %s of %s failed: %s", cycle.pk, application.name, stop)
+        return CycleReport(cycle)
+    finally:
+        if own_connector and connector is not None:
+            connector.close()
+
+    recorder.flush()
+    failures = sum(v for k, v in recorder.counters.items() if k.endswith(":Failure"))
+    cycle.state = CycleState.COMPLETED_WITH_FAILURES if failures else CycleState.SUCCEEDED
+    cycle.ended_at = timezone.now()
+    cycle.progress_done = cycle.progress_total
+    cycle.counters = _counters(recorder)
+    cycle.save()
+    if not on_demand:
+        updates = {"watermark": up_to, "state": JobState.ACTIVE}
+        if kind == CycleKind.INITIAL:
+            updates["full_sync_required"] = False
+        ProvisioningJob.objects.filter(pk=job.pk).update(**updates)
+        for name, value in updates.items():
+            setattr(job, name, value)
+    return CycleReport(cycle)
+
+
+def _counters(recorder: CycleRecorder) -> dict:
+    from .record import counters_as_dict
+
+    return counters_as_dict(recorder.counters)
+
+
+def _linked_ids(job: ProvisioningJob, object_type: str) -> list[uuid.UUID]:
+    return list(
+        ProvisionedObject.objects.filter(job=job, object_type=object_type)
+        .values_list("source_id", flat=True)
+        .iterator(chunk_size=5000)
+    )
+
+
+def _initial_scope(ctx: CycleContext) -> tuple[list, list]:
+    application_id = ctx.job.application_id
+    users = candidate_user_ids(application_id, ctx.sync_all, _linked_ids(ctx.job, ObjectType.USER))
+    groups = []
+    if ctx.groups_enabled:
+        groups = candidate_group_ids(
+            application_id, ctx.sync_all, _linked_ids(ctx.job, ObjectType.GROUP)
+        )
+    return users, groups
+
+
+def _changed_since(ctx: CycleContext, after: int, up_to: int) -> tuple[list, list]:
+    """The users and groups an incremental cycle must look at: changed ones, and escrow."""
+    application_id = ctx.job.application_id
+    users: set[uuid.UUID] = set()
+    groups: set[uuid.UUID] = set()
+    scope_groups: set[uuid.UUID] = set()  # groups whose members' scope may have changed
+    for change in changes_between(after, up_to).iterator(chunk_size=2000):
+        kind = change.changed_object
+        if kind == "user":
+            users.add(change.user_id)
+        elif kind == "group":
+            groups.add(change.group_id)
+            scope_groups.add(change.group_id)
+        elif kind == "membership":
+            groups.add(change.group_id)
+            if change.user_id:
+                users.add(change.user_id)
+        elif kind == "assignment" and change.application_id == application_id:
+            if change.user_id:
+                users.add(change.user_id)
+            if change.group_id:
+                groups.add(change.group_id)
+                scope_groups.add(change.group_id)
+    if scope_groups and not ctx.sync_all:
+        # Only groups assigned to this application (now) give their members scope; a group
+        # unassigned or deleted is covered by the assignment and membership changes above.
+        relevant = set(
+            Assignment.objects.filter(
+                application_id=application_id, group_id__in=scope_groups
+            ).values_list("group_id", flat=True)
+        ) | (
+            scope_groups
+            & set(
+                ProvisionedObject.objects.filter(
+                    job=ctx.job, object_type=ObjectType.GROUP, source_id__in=scope_groups
+                ).values_list("source_id", flat=True)
+            )
+        )
+        for chunk in chunked(sorted(relevant), 500):
+            users.update(
+                GroupMembership.objects.filter(group_id__in=chunk, member_user__isnull=False)
+                .values_list("member_user_id", flat=True)
+                .iterator(chunk_size=5000)
+            )
+    due = ProvisionedObject.objects.filter(job=ctx.job, next_retry_at__lte=ctx.now).values_list(
+        "object_type", "source_id"
+    )
+    for object_type, source_id in due:
+        (users if object_type == ObjectType.USER else groups).add(source_id)
+    if not ctx.groups_enabled:
+        groups = set()
+    return sorted(users), sorted(groups)
+
+
+def _process(ctx: CycleContext, users: list, groups: list) -> None:
+    recorder = ctx.recorder
+    total = len(users) + len(groups)
+    done = 0
+    recorder.save_progress(done=0, total=total)
+    chunk_size = CHUNK_SIZE
+    if ctx.capabilities.bulk and ctx.capabilities.bulk_max_operations:
+        chunk_size = max(100, min(CHUNK_SIZE, ctx.capabilities.bulk_max_operations))
+
+    user_rules = ctx.rules_for(ObjectType.USER)
+    if user_rules is not None:
+        for chunk in chunked(users, chunk_size):
+            _sync_chunk(ctx, user_rules, ObjectType.USER, chunk)
+            done += len(chunk)
+            _heartbeat(ctx, done)
+        if ctx.deferred_reference_users:
+            # Second pass for references (a manager provisioned later in the same cycle).
+            deferred = sorted(ctx.deferred_reference_users)
+            ctx.deferred_reference_users = set()
+            for chunk in chunked(deferred, chunk_size):
+                _sync_chunk(ctx, user_rules, ObjectType.USER, chunk)
+            ctx.deferred_reference_users = set()
+
+    group_rules = ctx.rules_for(ObjectType.GROUP)
+    if group_rules is not None:
+        for chunk in chunked(groups, chunk_size):
+            _sync_chunk(ctx, group_rules, ObjectType.GROUP, chunk)
+            done += len(chunk)
+            _heartbeat(ctx, done)
+        membership_groups = set(groups)
+        if ctx.newly_linked_users:
+            for chunk in chunked(sorted(ctx.newly_linked_users), 2000):
+                membership_groups.update(
+                    GroupMembership.objects.filter(member_user_id__in=chunk).values_list(
+                        "group_id", flat=True
+                    )
+                )
+        sync_memberships(ctx, sorted(membership_groups))
+    recorder.save_progress(done=total)
+
+
+def _heartbeat(ctx: CycleContext, done: int) -> None:
+    ctx.recorder.save_progress(done=done)
+    if ctx.lease_owner and not renew_lease(ctx.job.pk, ctx.lease_owner):
+        raise LeaseLost(_("The job's lease was lost; another worker took over."))
+
+
+def _sync_chunk(ctx: CycleContext, rules, object_type: str, ids: list[uuid.UUID]) -> None:
+    application_id = ctx.job.application_id
+    loader = load_users if object_type == ObjectType.USER else load_groups
+    objects = loader(application_id, ids)
+    links = {
+        link.source_id: link
+        for link in ProvisionedObject.objects.filter(
+            job=ctx.job, object_type=object_type, source_id__in=ids
+        )
+    }
+    for source_id in ids:
+        if source_id not in objects and source_id in links:
+            exported = links[source_id].last_exported or {}
+            display = exported.get("userName") or exported.get("displayName") or ""
+            objects[source_id] = missing_object(object_type, source_id, str(display))
+    references: dict[uuid.UUID, str] = {}
+    if object_type == ObjectType.USER:
+        manager_ids = {o.manager_id for o in objects.values() if o.manager_id}
+        if manager_ids:
+            references = dict(
+                ProvisionedObject.objects.filter(
+                    Q(state=LinkState.PROVISIONED) | Q(state=LinkState.DISABLED),
+                    job=ctx.job,
+                    object_type=ObjectType.USER,
+                    source_id__in=manager_ids,
+                )
+                .exclude(target_id="")
+                .values_list("source_id", "target_id")
+            )
+    ordered = [objects[i] for i in ids if i in objects]
+    ChunkSynchronizer(ctx, rules).run(ordered, links, references)

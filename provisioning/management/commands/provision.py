@@ -1,0 +1,66 @@
+"""Run a provisioning cycle in the foreground and print its summary (F28)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from provisioning.choices import CycleState
+from provisioning.engine.cycle import CycleBusy, run_cycle
+from provisioning.models import Application, DirectoryUser
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a provisioning cycle of APP (its name or id) now: incremental by default, initial with "
+        "--initial, for one user with --user UPN. --dry-run prints every request it would send and "
+        "changes nothing in the target or the database."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("app", help="the application's name or id")
+        parser.add_argument("--initial", action="store_true", help="run an initial (full) cycle")
+        parser.add_argument("--dry-run", action="store_true", help="send no writing request")
+        parser.add_argument("--user", metavar="UPN", help="provision this one user on demand")
+
+    def handle(self, *args, app: str, initial: bool, dry_run: bool, user: str | None, **options):
+        application = self._application(app)
+        job = application.provisioning_job
+        user_ids = None
+        if user:
+            found = DirectoryUser.objects.filter(user_principal_name__iexact=user).first()
+            if found is None:
+                raise CommandError(f"No directory user {user!r}.")
+            user_ids = [found.pk]
+        try:
+            report = run_cycle(job, initial=initial or None, dry_run=dry_run, user_ids=user_ids)
+        except CycleBusy as error:
+            raise CommandError(str(error)) from error
+        cycle = report.cycle
+        if dry_run:
+            self.stdout.write(f"Dry run: {len(report.requests)} request(s) would be sent:")
+            for request in report.requests:
+                self.stdout.write(f"  {request.method} {request.url}")
+                if request.json_body is not None:
+                    self.stdout.write(f"    {request.json_body}")
+        self.stdout.write(
+            f"{cycle.get_kind_display()} of {application.name}: {cycle.get_state_display()} "
+            f"in {report.duration_seconds:.1f} s"
+        )
+        counters = cycle.counters or {}
+        for key in ("users", "groups", "unchanged"):
+            if key in counters:
+                self.stdout.write(f"  {key}: {counters[key]}")
+        for action, statuses in sorted(counters.items()):
+            if isinstance(statuses, dict):
+                parts = ", ".join(f"{status} {count}" for status, count in sorted(statuses.items()))
+                self.stdout.write(f"  {action}: {parts}")
+        if cycle.state == CycleState.FAILED:
+            raise CommandError(f"The cycle failed: {cycle.error}")
+
+    @staticmethod
+    def _application(name_or_id: str) -> Application:
+        query = Application.objects.select_related("provisioning_job")
+        found = query.filter(name=name_or_id).first()
+        if found is None and name_or_id.isdigit():
+            found = query.filter(pk=int(name_or_id)).first()
+        if found is None:
+            raise CommandError(f"No application named {name_or_id!r}.")
+        return found
