@@ -5,9 +5,11 @@ Every setting has a safe development default so ``make run`` works on a bare mac
 ``FIELD_ENCRYPTION_KEYS``: development keys are generated under ``var/`` only while debugging.
 """
 
+import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -112,6 +114,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a lock instead of failing at once when the worker and the web process both write.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A file, not memory, so tests can share their database with worker and server processes.
+    # One per test process, so parallel runs on a machine never share (or delete) each other's.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-database-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -162,6 +167,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# Tests give each run its own queue, so parallel runs on one Redis never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -170,10 +177,43 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
 
+# Scheduling (DESIGN §5): the dispatcher claims due jobs; the watcher brings cycles forward when
+# the directory changes (B3); a cycle's lease is renewed as it goes and expires if its worker dies.
+PROVISIONING_DISPATCH_SECONDS = env.float("PROVISIONING_DISPATCH_SECONDS", default=60.0)
+PROVISIONING_WATCH_SECONDS = env.float("PROVISIONING_WATCH_SECONDS", default=5.0)
+PROVISIONING_DEBOUNCE_SECONDS = env.float("PROVISIONING_DEBOUNCE_SECONDS", default=2.0)
+PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=300)
+# Seconds in one minute of a job's interval: 60, except in tests that need short intervals.
+PROVISIONING_MINUTE_SECONDS = env.float("PROVISIONING_MINUTE_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-provisioning-jobs": {
+        "task": "provisioning.tasks.dispatch_due_jobs",
+        "schedule": PROVISIONING_DISPATCH_SECONDS,
+    },
+    "watch-directory-changes": {
+        "task": "provisioning.tasks.watch_directory_changes",
+        "schedule": PROVISIONING_WATCH_SECONDS,
+    },
+    "purge-provisioning-logs-daily": {
+        "task": "provisioning.tasks.purge_provisioning_logs",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
+
 # Provisioning defaults.
 PROVISIONING_LOG_RETENTION_DAYS = env.int("PROVISIONING_LOG_RETENTION_DAYS", default=30)
 PROVISIONING_DEFAULT_INTERVAL_MINUTES = env.int("PROVISIONING_DEFAULT_INTERVAL_MINUTES", default=20)
 DIRECTORY_RECYCLE_BIN_DAYS = 30
+
+# GoTo (Citrix GoToMeeting) API: OAuth token endpoint, Admin API and the OAuth client the portal
+# is registered as with GoTo (the admin's user name and password come from the job's credentials).
+GOTO_OAUTH_TOKEN_URL = env.str(
+    "GOTO_OAUTH_TOKEN_URL", default="https://api.getgo.com/oauth/v2/token"
+)
+GOTO_ADMIN_API_URL = env.str("GOTO_ADMIN_API_URL", default="https://api.getgo.com/admin/rest/v1")
+GOTO_CLIENT_ID = env.str("GOTO_CLIENT_ID", default="")
+GOTO_CLIENT_SECRET = env.str("GOTO_CLIENT_SECRET", default="")
+GOTO_REQUESTS_PER_SECOND = env.float("GOTO_REQUESTS_PER_SECOND", default=10.0)
 
 # The local demo target that `make run` starts (scim2-server) and `seed_demo` points at.
 DEMO_SCIM_URL = env.str("DEMO_SCIM_URL", default="http://127.0.0.1:8081/v2")

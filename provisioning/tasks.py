@@ -1,12 +1,48 @@
-"""Celery tasks of the provisioning engine."""
+"""Celery tasks of the provisioning engine (DESIGN §5). Each is a thin call into a service."""
 
 import logging
 
 from celery import shared_task
 
+from .services import dispatch
 from .services.retention import purge_provisioning_logs as purge_logs
 
 logger = logging.getLogger(__name__)
+
+
+@shared_task(name="provisioning.tasks.dispatch_due_jobs", ignore_result=True)
+def dispatch_due_jobs() -> int:
+    """Every minute (beat), and after changes: claim due jobs and queue their cycles."""
+    return len(dispatch.dispatch_due_jobs())
+
+
+@shared_task(name="provisioning.tasks.watch_directory_changes", ignore_result=True)
+def watch_directory_changes() -> int:
+    """Every few seconds (beat): bring forward the cycles of jobs a directory change concerns."""
+    return len(dispatch.watch_directory_changes())
+
+
+@shared_task(name="provisioning.tasks.run_provisioning_cycle", ignore_result=True, acks_late=True)
+def run_provisioning_cycle(job_id: int, owner: str) -> None:
+    dispatch.run_claimed_cycle(job_id, owner)
+
+
+@shared_task(
+    name="provisioning.tasks.provision_on_demand",
+    bind=True,
+    ignore_result=True,
+    max_retries=60,
+)
+def provision_on_demand(self, job_id: int, cycle_id: str, user_ids: list, group_ids: list) -> None:
+    """Provision one user or one small group now (F13), waiting for a running cycle to end."""
+    from .engine.cycle import CycleBusy, run_cycle
+    from .models import ProvisioningJob
+
+    job = ProvisioningJob.objects.select_related("application").get(pk=job_id)
+    try:
+        run_cycle(job, user_ids=user_ids, group_ids=group_ids, cycle_id=cycle_id)
+    except CycleBusy as busy:
+        raise self.retry(countdown=2) from busy
 
 
 @shared_task(name="provisioning.tasks.purge_provisioning_logs", ignore_result=True)

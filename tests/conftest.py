@@ -8,6 +8,8 @@ import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
 

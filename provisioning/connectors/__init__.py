@@ -76,3 +76,6 @@ __all__ = [
     "build_session",
     "register_connector",
 ]
+
+# Connectors that register themselves (they import register_connector from here).
+from . import gotomeeting as _gotomeeting  # noqa: E402, F401

@@ -19,6 +19,7 @@ from ..models import (
     DirectoryGroup,
     DirectoryUser,
     GroupMembership,
+    ProvisioningJob,
 )
 from ..roles import ensure_roles
 from ..services.applications import add_application
@@ -129,9 +130,9 @@ def seed_demo() -> DemoLogins:
     if job.credentials != wanted_credentials or job.mode != ProvisioningMode.AUTOMATIC:
         job.credentials = wanted_credentials
         job.mode = ProvisioningMode.AUTOMATIC
-        if job.state == JobState.NOT_CONFIGURED:
-            job.state = JobState.NOT_RUN
         job.save()
+    if job.state == JobState.NOT_CONFIGURED:
+        ProvisioningJob.objects.filter(pk=job.pk).update(state=JobState.NOT_RUN)
     Assignment.objects.get_or_create(
         application=demo_scim, group=groups["Sales"], role=demo_scim.roles.get(name="User")
     )

@@ -85,11 +85,11 @@ class ChunkSynchronizer:
     ) -> None:
         works = [self.plan(obj, links.get(obj.source_id), reference_targets) for obj in objects]
         self.execute_writes([w for w in works if w.action in ("create", "update")])
-        for work in works:
-            if work.action == "disable":
-                self.disable(work)
-            elif work.action == "delete":
-                self.delete(work)
+        # Disables and deletes wait for the end of the cycle: the accidental-deletion guard
+        # (F23) must see how many there are before any is done.
+        self.ctx.pending_removals.extend(
+            (self.object_type, w) for w in works if w.action in ("disable", "delete")
+        )
         self.persist()
 
     def plan(
@@ -122,6 +122,11 @@ class ChunkSynchronizer:
         work.steps.append(Step("Scope", LogStatus.SUCCESS, _("In scope")))
 
         linked = link is not None and bool(link.target_id)
+        if linked and link.state == LinkState.STAGED_DELETE:
+            # Back in scope while its removal was held: nothing to remove any more.
+            link.state = LinkState.PROVISIONED
+            link.next_retry_at = None
+            self.ensure_link_tracked(link)
         try:
             desired = self.evaluate(obj, for_create=not linked, reference_targets=reference_targets)
         except EvaluationError as error:
@@ -186,8 +191,12 @@ class ChunkSynchronizer:
         work.desired = desired
         work.previous = dict(work.link.last_exported or {})
         work.changes = changed_attributes(desired, work.previous)
-        if work.link.state == LinkState.DISABLED and "active" in self.rules.paths:
-            work.changes["active"] = desired.get("active", True)
+        if work.link.state == LinkState.DISABLED:
+            # Re-enable with the whole representation: a disable may have taken more than
+            # `active` away (GoTo removes the licence and the admin roles).
+            work.changes = dict(desired)
+            if "active" in self.rules.paths:
+                work.changes["active"] = desired.get("active", True)
         if not work.changes:
             self.ctx.recorder.count("unchanged")
             if work.link.state == LinkState.FAILED or work.link.failure_count:
@@ -522,7 +531,7 @@ class ChunkSynchronizer:
     def fail_with_connector_error(self, work: Work, error: ConnectorError) -> None:
         if error.stops_job:
             raise StopCycle(error)
-        self.fail(work, error.code, error.message, _recommendation(error))
+        self.fail(work, error.code, describe_error(error), _recommendation(error))
 
     def fail(self, work: Work, code: str, reason: str, recommendation: str) -> None:
         link = self.ensure_link(work)
@@ -562,6 +571,75 @@ class ChunkSynchronizer:
             ids = [link.pk for link in self.deleted_links if link.pk]
             ProvisionedObject.objects.filter(pk__in=ids).delete()
         self.created_links, self.changed_links, self.deleted_links = {}, {}, []
+
+
+def execute_removals(ctx: CycleContext) -> int:
+    """Do the cycle's disables and deletes, or hold them all when they exceed the threshold.
+
+    Returns the number held (0 when they were done).
+    """
+    pending, ctx.pending_removals = ctx.pending_removals, []
+    if not pending:
+        return 0
+    job = ctx.job
+    guarded = job.prevent_accidental_deletion and not ctx.on_demand and not job.deletes_allowed_once
+    if guarded and len(pending) > job.deletion_threshold:
+        return _hold_removals(ctx, pending)
+    synchronizers: dict[str, ChunkSynchronizer] = {}
+    for object_type, work in pending:
+        sync = synchronizers.get(object_type)
+        if sync is None:
+            sync = synchronizers[object_type] = ChunkSynchronizer(ctx, ctx.mappings[object_type])
+        if work.action == "disable":
+            sync.disable(work)
+        else:
+            sync.delete(work)
+    for sync in synchronizers.values():
+        sync.persist()
+    return 0
+
+
+def _hold_removals(ctx: CycleContext, pending: list[tuple[str, "Work"]]) -> int:
+    threshold = ctx.job.deletion_threshold
+    reason = _(
+        "Held by the accidental-deletion guard: this cycle would disable or delete %(count)d "
+        "objects, more than the threshold of %(threshold)d. Use “Allow deletes” to go ahead."
+    ) % {"count": len(pending), "threshold": threshold}
+    changed = []
+    for object_type, work in pending:
+        link = work.link
+        already_held = link.state == LinkState.STAGED_DELETE
+        link.state = LinkState.STAGED_DELETE
+        link.next_retry_at = None
+        changed.append(link)
+        if already_held:
+            continue
+        work.steps.append(Step("Action", LogStatus.SKIPPED, reason))
+        ctx.recorder.log(
+            object_type=object_type,
+            source_id=work.obj.source_id,
+            display=work.obj.display or str(work.obj.source_id),
+            target_id=link.target_id,
+            action=LogAction.STAGED_DELETE,
+            status=LogStatus.SKIPPED,
+            steps=work.steps,
+            reason=reason,
+            recommendation=_(
+                "Check why so many objects left scope. If it is intended, use “Allow deletes”."
+            ),
+            started=work.started,
+        )
+    if ctx.recorder.persist:
+        save_links([], changed)
+    return len(pending)
+
+
+def describe_error(error: ConnectorError) -> str:
+    """The connector's message plus what the target said, for the log entry's reason."""
+    detail = (error.detail or "").strip()
+    if detail and detail not in error.message:
+        return f"{error.message} {_('The target said:')} {detail[:500]}"
+    return error.message
 
 
 def _recommendation(error: ConnectorError) -> str:

@@ -44,7 +44,9 @@ class CycleContext:
     newly_linked_users: set[uuid.UUID] = field(default_factory=set)
     deleted_user_targets: set[str] = field(default_factory=set)
     deferred_reference_users: set[uuid.UUID] = field(default_factory=set)
-    groups_to_sync_members: set[uuid.UUID] = field(default_factory=set)
+    pending_removals: list = field(default_factory=list)  # [(object_type, Work)]
+    held_removals: int = 0
+    on_demand: bool = False
     lease_owner: str = ""
 
     @property

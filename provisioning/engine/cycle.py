@@ -18,13 +18,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..choices import CycleKind, CycleState, JobState, LinkState, ObjectType
+from ..choices import CycleKind, CycleState, LinkState, ObjectType
 from ..connectors import build_connector
 from ..connectors.base import Connector, RecordedRequest
 from ..connectors.errors import ConnectorError
 from ..directory.changes import changes_between, current_watermark
 from ..models import Assignment, GroupMembership, ProvisionedObject, ProvisioningJob, SyncCycle
-from .act import ChunkSynchronizer, StopCycle
+from .act import ChunkSynchronizer, StopCycle, execute_removals
 from .context import CycleContext, load_mapping_rules
 from .evaluate import EvaluationError
 from .importing import (
@@ -38,6 +38,7 @@ from .importing import (
 )
 from .lease import acquire_lease, release_lease, renew_lease
 from .memberships import sync_memberships
+from .quarantine import after_cycle
 from .record import CycleRecorder
 
 logger = logging.getLogger(__name__)
@@ -88,34 +89,44 @@ def run_cycle(
     connector: Connector | None = None,
     owner: str | None = None,
     on_request: Callable | None = None,
+    cycle_id: uuid.UUID | str | None = None,
 ) -> CycleReport:
     """Run one cycle of ``job`` in this process.
 
     ``user_ids``/``group_ids`` make it an on-demand cycle for just those objects (no watermark
     change). ``dry_run`` sends no writing request and rolls every database write back; the
-    requests it would have sent are returned.
+    requests it would have sent are returned. ``cycle_id`` names a cycle row created beforehand
+    (state Queued, e.g. by Provision on demand) for this run to fill in.
     """
     owner = owner or lease_owner_name()
     requests: list[RecordedRequest] = []
+    options = {
+        "initial": initial,
+        "user_ids": user_ids,
+        "group_ids": group_ids,
+        "connector": connector,
+        "owner": owner,
+        "requests": requests,
+        "on_request": on_request,
+        "cycle_id": cycle_id,
+    }
     if dry_run:
         with transaction.atomic():
-            report = _run(
-                job, initial, True, user_ids, group_ids, connector, owner, requests, on_request
-            )
+            report = _run(job, dry_run=True, **options)
             transaction.set_rollback(True)
         report.requests = requests
         return report
     if not acquire_lease(job.pk, owner):
         raise CycleBusy(_("A cycle of this job is already running."))
     try:
-        return _run(
-            job, initial, False, user_ids, group_ids, connector, owner, requests, on_request
-        )
+        return _run(job, dry_run=False, **options)
     finally:
         release_lease(job.pk, owner)
 
 
-def _run(job, initial, dry_run, user_ids, group_ids, connector, owner, requests, on_request):
+def _run(
+    job, *, initial, dry_run, user_ids, group_ids, connector, owner, requests, on_request, cycle_id
+):
     job.refresh_from_db()  # the caller sees the outcome; its stale lease is never saved back
     on_demand = user_ids is not None or group_ids is not None
     up_to = current_watermark()
@@ -125,14 +136,20 @@ def _run(job, initial, dry_run, user_ids, group_ids, connector, owner, requests,
         kind = CycleKind.INITIAL
     else:
         kind = CycleKind.INCREMENTAL
-    cycle = SyncCycle.objects.create(
-        job=job,
-        kind=kind,
-        state=CycleState.RUNNING,
-        watermark_from=job.watermark,
-        watermark_to=up_to,
-        worker=owner,
-    )
+    fields = {
+        "kind": kind,
+        "state": CycleState.RUNNING,
+        "watermark_from": job.watermark,
+        "watermark_to": up_to,
+        "worker": owner,
+    }
+    cycle = SyncCycle.objects.filter(pk=cycle_id, job=job).first() if cycle_id else None
+    if cycle is None:
+        cycle = SyncCycle.objects.create(job=job, **fields)
+    else:
+        for name, value in fields.items():
+            setattr(cycle, name, value)
+        cycle.save()
     application = job.application
     template = application.template
     recorder = CycleRecorder(
@@ -161,6 +178,7 @@ def _run(job, initial, dry_run, user_ids, group_ids, connector, owner, requests,
             dry_run=dry_run,
             use_target_index=kind == CycleKind.INITIAL,
             lease_owner="" if dry_run else owner,
+            on_demand=on_demand,
         )
         if kind == CycleKind.INITIAL:
             users, groups = _initial_scope(ctx)
@@ -178,6 +196,8 @@ def _run(job, initial, dry_run, user_ids, group_ids, connector, owner, requests,
         cycle.counters = _counters(recorder)
         cycle.save()
         logger.warning("Cycle %s of %s failed: %s", cycle.pk, application.name, stop)
+        if not dry_run and not on_demand:
+            after_cycle(job, cycle, stop_error=stop)
         return CycleReport(cycle)
     finally:
         if own_connector and connector is not None:
@@ -191,12 +211,16 @@ def _run(job, initial, dry_run, user_ids, group_ids, connector, owner, requests,
     cycle.counters = _counters(recorder)
     cycle.save()
     if not on_demand:
-        updates = {"watermark": up_to, "state": JobState.ACTIVE}
+        updates = {"watermark": up_to}
         if kind == CycleKind.INITIAL:
             updates["full_sync_required"] = False
+        if job.deletes_allowed_once and not ctx.held_removals:
+            updates["deletes_allowed_once"] = False
         ProvisioningJob.objects.filter(pk=job.pk).update(**updates)
         for name, value in updates.items():
             setattr(job, name, value)
+        if not dry_run:
+            after_cycle(job, cycle, held_removals=ctx.held_removals)
     return CycleReport(cycle)
 
 
@@ -303,6 +327,7 @@ def _process(ctx: CycleContext, users: list, groups: list) -> None:
             ctx.deferred_reference_users = set()
 
     group_rules = ctx.rules_for(ObjectType.GROUP)
+    membership_groups: set[uuid.UUID] = set()
     if group_rules is not None:
         for chunk in chunked(groups, chunk_size):
             _sync_chunk(ctx, group_rules, ObjectType.GROUP, chunk)
@@ -316,6 +341,8 @@ def _process(ctx: CycleContext, users: list, groups: list) -> None:
                         "group_id", flat=True
                     )
                 )
+    ctx.held_removals = execute_removals(ctx)
+    if group_rules is not None:
         sync_memberships(ctx, sorted(membership_groups))
     recorder.save_progress(done=total)
 

@@ -7,16 +7,16 @@ because its holder died can be taken by anyone.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ProvisioningJob
 
-DEFAULT_LEASE_SECONDS = 300
 
-
-def acquire_lease(job_id: int, owner: str, seconds: int = DEFAULT_LEASE_SECONDS) -> bool:
+def acquire_lease(job_id: int, owner: str, seconds: int | None = None) -> bool:
     now = timezone.now()
+    seconds = seconds or settings.PROVISIONING_LEASE_SECONDS
     taken = (
         ProvisioningJob.objects.filter(pk=job_id)
         .filter(
@@ -27,8 +27,9 @@ def acquire_lease(job_id: int, owner: str, seconds: int = DEFAULT_LEASE_SECONDS)
     return taken == 1
 
 
-def renew_lease(job_id: int, owner: str, seconds: int = DEFAULT_LEASE_SECONDS) -> bool:
+def renew_lease(job_id: int, owner: str, seconds: int | None = None) -> bool:
     """Extend a lease we hold; False means it was lost (expired and taken by someone else)."""
+    seconds = seconds or settings.PROVISIONING_LEASE_SECONDS
     renewed = ProvisioningJob.objects.filter(pk=job_id, lease_owner=owner).update(
         lease_expires_at=timezone.now() + timedelta(seconds=seconds)
     )

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ..choices import LinkState, LogAction, LogStatus, ObjectType
 from ..connectors.errors import ConnectorError
 from ..models import GroupMembership, ProvisionedObject
-from .act import StopCycle, escrow_delay
+from .act import StopCycle, describe_error, escrow_delay
 from .context import CycleContext
 from .importing import chunked
 from .record import Step, save_links
@@ -111,7 +111,7 @@ def _sync_group(ctx: CycleContext, link: ProvisionedObject, desired: set[str]) -
             status=LogStatus.FAILURE,
             steps=[Step("Action", LogStatus.FAILURE, error.message)],
             error_code=error.code,
-            reason=error.message,
+            reason=describe_error(error),
             recommendation=_("The group's members will be written again in a later cycle."),
             started=started,
         )

@@ -69,7 +69,9 @@ class ProvisioningJob(models.Model):
     )
     quarantine_detail = models.TextField(_("quarantine detail"), blank=True)
     quarantine_since = models.DateTimeField(_("in quarantine since"), null=True, blank=True)
+    quarantine_attempts = models.PositiveIntegerField(_("cycles run in quarantine"), default=0)
     quarantine_notified_reason = models.CharField(max_length=48, blank=True)
+    last_failure_email_at = models.DateTimeField(_("last failure e-mail"), null=True, blank=True)
     deletes_allowed_once = models.BooleanField(
         _("held deletions released"),
         default=False,
@@ -82,6 +84,8 @@ class ProvisioningJob(models.Model):
         default=True,
         help_text=_("Set by a change to mappings or scope, and by Restart."),
     )
+    # Change-log position up to which the directory watcher has looked for this job (B3).
+    changes_seen_up_to = models.BigIntegerField(null=True, blank=True)
     next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
     lease_owner = models.CharField(_("leased by"), max_length=128, blank=True)
     lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True)
@@ -102,9 +106,27 @@ class ProvisioningJob(models.Model):
     def __str__(self) -> str:
         return str(_("Provisioning of %(app)s") % {"app": self.application.name})
 
-    # Written only by the engine and the scheduler, with conditional UPDATEs: a page or command
-    # saving a job it loaded earlier must never write back a stale lease or watermark.
-    ENGINE_FIELDS = frozenset({"lease_owner", "lease_expires_at", "watermark"})
+    # Written only by the engine, the scheduler and the operation services, with UPDATEs of
+    # their own: a page or command saving a job it loaded earlier never writes back a stale
+    # lease, watermark, schedule, state or quarantine. (Pass update_fields to write them.)
+    ENGINE_FIELDS = frozenset(
+        {
+            "lease_owner",
+            "lease_expires_at",
+            "watermark",
+            "changes_seen_up_to",
+            "next_run_at",
+            "state",
+            "quarantine_reason",
+            "quarantine_detail",
+            "quarantine_since",
+            "quarantine_attempts",
+            "quarantine_notified_reason",
+            "last_failure_email_at",
+            "full_sync_required",
+            "deletes_allowed_once",
+        }
+    )
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding and kwargs.get("update_fields") is None and not args:

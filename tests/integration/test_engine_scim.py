@@ -12,6 +12,7 @@ from provisioning.models import (
     DirectoryUser,
     GroupMembership,
     ProvisionedObject,
+    ProvisioningJob,
     ProvisioningLogEntry,
 )
 from provisioning.services.applications import add_application
@@ -266,10 +267,9 @@ def test_matching_values_with_quotes_backslashes_and_non_ascii_match(app, scim, 
     user = DirectoryUser.objects.create(user_principal_name=upn, display_name="Special")
     assign(app, user)
     # An incremental cycle matches with one filtered GET per object (no prefetched index).
-    job = app.provisioning_job
-    job.full_sync_required = False
-    job.watermark = 0
-    job.save()
+    ProvisioningJob.objects.filter(pk=app.provisioning_job.pk).update(
+        full_sync_required=False, watermark=0
+    )
     assert cycle(app, connector()).state == CycleState.SUCCEEDED
     assert len(scim.all_resources("Users")) == 1
     link = ProvisionedObject.objects.get(source_id=user.pk)
@@ -493,8 +493,6 @@ def test_on_demand_provisions_one_user_and_keeps_the_watermark(app, scim, connec
 def test_a_mapping_change_makes_the_next_cycle_initial(app, scim, connector):
     assign(app, DirectoryUserFactory())
     cycle(app, connector(), initial=True)
-    job = app.provisioning_job
-    job.full_sync_required = True
-    job.save()
+    ProvisioningJob.objects.filter(pk=app.provisioning_job.pk).update(full_sync_required=True)
     assert cycle(app, connector()).kind == "initial"
     assert cycle(app, connector()).kind == "incremental"

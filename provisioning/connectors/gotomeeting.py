@@ -1,0 +1,946 @@
+"""The GoToMeeting connector: GoTo's Admin API behind the :class:`Connector` interface.
+
+What it speaks, from GoTo's public developer reference (developer.goto.com):
+
+- **Token**: OAuth2 *password grant* at ``token_url`` with the application's Admin User Name and
+  Admin Password, the portal's OAuth client in an HTTP Basic header, a form-encoded body. The
+  answer carries ``access_token``, ``expires_in`` and usually a ``refresh_token``. The token is
+  cached until shortly before it expires; then the refresh grant is tried, and the password
+  grant again when there is no refresh token or it is refused. A 401 on an API call drops the
+  token and retries that call once with a new one.
+- **Account**: ``GET /me`` lists the admin's ``accounts[].key``; the first account is used.
+- **Users**: ``GET /accounts/{key}/users?filter=email eq "…"`` (also paged with
+  ``offset``/``limit``), ``POST /accounts/{key}/users`` with
+  ``{"users": [{email, firstName, lastName}], "suppressEmail": true}``,
+  ``GET|PUT|DELETE /accounts/{key}/users/{userKey}``.
+- **Licences and admin roles**: ``GET /accounts/{key}/licenses`` names the licences and their
+  ``products``; the GoToMeeting licence is the one whose products include ``G2M``. A user's
+  ``licenseKeys`` and ``adminRoles`` are written with ``PUT /accounts/{key}/users/{userKey}``.
+- **Limits**: 10 requests per second by default; 429 comes without Retry-After, so the
+  :class:`~.http.RetryPolicy`'s exponential backoff is all there is.
+
+How the engine's flat attributes map onto that (targets named by ``gallery/gotomeeting.py``):
+
+============  =====================================================================
+``email``     the user's e-mail, and the only attribute GoTo can filter (matching)
+``firstName`` / ``lastName``  written with PUT
+``active``    True = the GoToMeeting licence is granted; False = it is removed (and the
+              admin roles this connector grants with it). The GoTo account itself stays:
+              disabling never deletes (F17). Azure's string "False" counts as False.
+``role``      ``User``: the licence. ``Administrator``: the licence and the admin roles in
+              ``administrator_roles`` (default ``["MANAGE_ACCOUNT"]``: account management
+              without the owner-level ``SUPER_USER``, which a provisioning service should
+              never hand out; a Team Admin cannot grant it either).
+============  =====================================================================
+
+Roles are authoritative for the roles this connector manages: a user provisioned as *User*
+loses ``administrator_roles`` granted by hand in GoTo, while other admin roles (and other
+products' licences) are left alone.
+
+Groups are not part of this template: every group operation raises :class:`BadRequestError`.
+Secrets (the admin password, the client secret and the tokens) never appear in messages,
+details or logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import math
+import random
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from provisioning.security.redaction import REDACTED
+
+from . import register_connector
+from .base import (
+    GROUP,
+    USER,
+    Capabilities,
+    ConnectionTestResult,
+    Connector,
+    RecordedRequest,
+)
+from .errors import (
+    AlreadyExistsError,
+    BadRequestError,
+    ConfigurationError,
+    ConnectorError,
+    CredentialsError,
+    NotFoundError,
+    TransientError,
+    _,
+)
+from .goto_settings import (
+    DEFAULT_ADMIN_API_URL,
+    DEFAULT_REQUESTS_PER_SECOND,
+    DEFAULT_TOKEN_URL,
+    goto_settings,
+)
+from .http import (
+    DEFAULT_TIMEOUT,
+    HttpClient,
+    HttpResponse,
+    RateLimiter,
+    RetryPolicy,
+    safe_url,
+)
+
+logger = logging.getLogger(__name__)
+
+G2M_PRODUCT = "G2M"
+ROLE_USER = "User"
+ROLE_ADMINISTRATOR = "Administrator"
+DEFAULT_ADMINISTRATOR_ROLES = ("MANAGE_ACCOUNT",)
+USER_ATTRIBUTES = ("email", "firstName", "lastName", "active", "role")
+NAME_ATTRIBUTES = ("email", "firstName", "lastName")
+MAX_PAGE_SIZE = 100
+MAX_LIST_PAGES = 10_000
+DEFAULT_TOKEN_LIFETIME = 3600.0
+# Renew this long before the token expires, so a request never leaves with a dying token.
+TOKEN_EXPIRY_MARGIN = 60.0
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+DRY_RUN_RECORD_LIMIT = 10_000
+TEAM_ADMIN_HINT = (
+    "ensure your Citrix GoToMeeting account has Team Admin permissions and try the "
+    "Admin Credentials step again."
+)
+
+
+class _TokenClient(HttpClient):
+    """The HTTP client of the token endpoint: same session, limiter and retries, form body.
+
+    :class:`HttpClient` sends JSON; OAuth2 token requests are form-encoded. The body handed
+    to :meth:`request` as ``json_body`` is re-encoded here, right before it goes out. This
+    client never runs dry (a dry run still reads the target, so it needs a token) and has
+    no recorder, so the password never reaches a hook.
+    """
+
+    def _attempt(self, method, url, params, body, headers, timeout, recorded):
+        if body is not None and headers.get("Content-Type") == FORM_CONTENT_TYPE:
+            body = urlencode(json.loads(body)).encode("ascii")
+        return super()._attempt(method, url, params, body, headers, timeout, recorded)
+
+
+@dataclass(frozen=True)
+class _Token:
+    access_token: str
+    refresh_token: str
+    expires_at: float  # on the connector's clock
+
+
+def _as_bool(value: Any, default: bool = True) -> bool:
+    """Read ``active``: booleans, Azure's strings "True"/"False", 1/0; None is ``default``."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise BadRequestError(
+        _("The value %(value)s of active is not a boolean.") % {"value": value},
+        code="InvalidActive",
+    )
+
+
+def _same_key(left: Any, right: Any) -> bool:
+    """GoTo keys are numbers in some answers and strings in others."""
+    return left is not None and right is not None and str(left) == str(right)
+
+
+def _items(body: Any, *names: str) -> list[dict[str, Any]]:
+    """The list in an answer: a bare JSON list, or the first of ``names`` that holds one."""
+    if isinstance(body, list):
+        items = body
+    elif isinstance(body, Mapping):
+        items = next((body[n] for n in names if isinstance(body.get(n), list)), None)
+        if items is None:
+            raise ValueError("no list in the answer")
+    else:
+        raise ValueError("the answer is neither a list nor an object")
+    if not all(isinstance(item, Mapping) for item in items):
+        raise ValueError("a list item is not an object")
+    return [dict(item) for item in items]
+
+
+def _error_fields(body: Any) -> tuple[str, str]:
+    """GoTo's error shapes: ``{errorCode, message}`` (Admin API), ``{int_err_code, msg}``
+    (the API gateway) and ``{error, error_description}`` (OAuth). Returns (code, message)."""
+    if not isinstance(body, Mapping):
+        return "", str(body or "")
+    code = next(
+        (str(body[k]) for k in ("errorCode", "int_err_code", "error", "code") if body.get(k)),
+        "",
+    )
+    message = next(
+        (
+            str(body[k])
+            for k in ("message", "msg", "error_description", "description", "errorMessage")
+            if body.get(k)
+        ),
+        "",
+    )
+    return code, message
+
+
+class GoToMeetingConnector(Connector):
+    """Provision GoToMeeting users, licences and admin roles through GoTo's Admin API.
+
+    Credentials: ``admin_username`` and ``admin_password`` (the gallery's form).
+    Options: ``token_url``, ``api_url``, ``client_id``, ``client_secret`` (the GOTO_*
+    settings, see :mod:`.goto_settings`); ``administrator_roles`` granted with the
+    *Administrator* role; ``license_key`` to pin one GoToMeeting licence when the account has
+    several; ``timeout``; ``retry``; ``requests_per_second`` (default 10, GoTo's limit) or a
+    shared ``rate_limiter``; ``sleep`` and ``clock`` (tests inject a virtual clock: token
+    expiry and the rate limiter use it); ``rng``; ``dry_run`` with ``recorder``;
+    ``on_request``; ``user_agent``; ``session``; ``verify``.
+    """
+
+    kind = "gotomeeting"
+
+    def __init__(
+        self,
+        credentials: Mapping[str, Any],
+        *,
+        token_url: str = DEFAULT_TOKEN_URL,
+        api_url: str = DEFAULT_ADMIN_API_URL,
+        client_id: str = "",
+        client_secret: str = "",
+        administrator_roles: tuple[str, ...] | list[str] = DEFAULT_ADMINISTRATOR_ROLES,
+        license_key: str | int | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND,
+        rate_limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        dry_run: bool = False,
+        recorder: Callable[[RecordedRequest], None] | None = None,
+        on_request: Callable[[RecordedRequest, int | None], None] | None = None,
+        user_agent: str | None = None,
+        session: requests.Session | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        self.username = str(credentials.get("admin_username") or "").strip()
+        self._password = str(credentials.get("admin_password") or "")
+        self.token_url = str(token_url or DEFAULT_TOKEN_URL)
+        self.api_url = str(api_url or DEFAULT_ADMIN_API_URL).rstrip("/")
+        self.client_id = str(client_id or "")
+        self._client_secret = str(client_secret or "")
+        self.administrator_roles = tuple(dict.fromkeys(administrator_roles))
+        self._pinned_license_key = license_key
+        self._clock = clock
+        self.dry_run = dry_run
+        self.recorded_requests: deque[RecordedRequest] = deque(maxlen=DRY_RUN_RECORD_LIMIT)
+        self._recorder = recorder
+        if rate_limiter is None and requests_per_second is not None:
+            rate_limiter = RateLimiter(requests_per_second, clock=clock, sleep=sleep)
+        self.rate_limiter = rate_limiter
+        headers = {"Accept": "application/json"}
+        self.http = HttpClient(
+            session=session,
+            user_agent=user_agent,
+            timeout=timeout,
+            retry=retry,
+            rate_limiter=rate_limiter,
+            sleep=sleep,
+            rng=rng,
+            dry_run=dry_run,
+            recorder=self._record,
+            dry_run_responder=self._dry_run_response,
+            on_request=on_request,
+            default_headers=headers,
+            verify=verify,
+        )
+
+        def token_hook(recorded: RecordedRequest, status: int | None) -> None:
+            # Observers see that a token request went out, never its body.
+            if on_request is not None:
+                on_request(RecordedRequest(recorded.method, recorded.url, None), status)
+
+        self._auth_http = _TokenClient(
+            session=self.http.session,
+            timeout=timeout,
+            retry=retry,
+            rate_limiter=rate_limiter,
+            sleep=sleep,
+            rng=rng,
+            on_request=token_hook,
+            default_headers=headers,
+            verify=verify,
+        )
+        self._lock = threading.RLock()
+        self._token: _Token | None = None
+        self._account_key: str | None = None
+        self._license_key: Any = None
+        self._me: dict[str, Any] = {}
+
+    # -- secrets ------------------------------------------------------------------------
+
+    def _secrets(self) -> list[str]:
+        values = [self._password, self._client_secret]
+        token = self._token
+        if token is not None:
+            values += [token.access_token, token.refresh_token]
+        return [v for v in values if v and len(v) >= 4]
+
+    def _scrub(self, text: str) -> str:
+        """Remove the password, the client secret and the tokens from text."""
+        text = self.http.scrub(text or "")
+        for secret in sorted(set(self._secrets()), key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def _scrubbed(self, error: ConnectorError) -> ConnectorError:
+        error.message = self._scrub(error.message)
+        error.detail = self._scrub(error.detail)
+        return error
+
+    # -- the token ------------------------------------------------------------------------
+
+    def _access_token(self) -> str:
+        with self._lock:
+            token = self._token
+            if token is not None and self._clock() < token.expires_at:
+                return token.access_token
+            self._token = self._new_token(token.refresh_token if token else "")
+            self.http.default_headers["Authorization"] = f"Bearer {self._token.access_token}"
+            return self._token.access_token
+
+    def _expire_token(self, access_token: str) -> None:
+        """Make the next request get a new token (after a 401), keeping the refresh token."""
+        with self._lock:
+            token = self._token
+            if token is not None and token.access_token == access_token:
+                self._token = _Token(token.access_token, token.refresh_token, -math.inf)
+
+    def _new_token(self, refresh_token: str) -> _Token:
+        if refresh_token:
+            try:
+                return self._token_request(
+                    {"grant_type": "refresh_token", "refresh_token": refresh_token}, "refresh"
+                )
+            except (CredentialsError, BadRequestError) as error:
+                logger.info("GoTo refused the refresh token (%s); signing in again", error.code)
+        if not self.username or not self._password:
+            raise CredentialsError(
+                _("The Admin User Name and Admin Password of Citrix GoToMeeting are required."),
+                code="MissingCredentials",
+            )
+        return self._token_request(
+            {"grant_type": "password", "username": self.username, "password": self._password},
+            "password",
+        )
+
+    def _token_request(self, form: dict[str, str], grant: str) -> _Token:
+        if not self.client_id:
+            raise ConfigurationError(
+                _(
+                    "The portal has no GoTo OAuth client: set GOTO_CLIENT_ID and "
+                    "GOTO_CLIENT_SECRET (see the README)."
+                ),
+                code="GoToClientMissing",
+            )
+        basic = base64.b64encode(f"{self.client_id}:{self._client_secret}".encode()).decode()
+        headers = {"Content-Type": FORM_CONTENT_TYPE, "Authorization": f"Basic {basic}"}
+        try:
+            response = self._auth_http.request(
+                "POST", self.token_url, json_body=form, headers=headers
+            )
+        except CredentialsError as error:
+            raise self._token_refused(error.http_status or 401, error.detail) from None
+        except ConnectorError as error:
+            raise self._scrubbed(error) from None
+        if response.status != 200:
+            raise self._token_refused(response.status, response.text)
+        try:
+            body = response.json()
+            access_token = str(body["access_token"])
+        except (ValueError, KeyError, TypeError):
+            raise BadRequestError(
+                _("GoTo's token endpoint answered without an access token."),
+                code="MalformedTokenResponse",
+                http_status=response.status,
+            ) from None
+        try:
+            lifetime = float(body.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
+        except (TypeError, ValueError):
+            lifetime = DEFAULT_TOKEN_LIFETIME
+        margin = min(TOKEN_EXPIRY_MARGIN, lifetime / 10)
+        logger.info("GoTo token obtained (%s grant), valid for %.0f s", grant, lifetime)
+        return _Token(
+            access_token,
+            str(body.get("refresh_token") or ""),
+            self._clock() + lifetime - margin,
+        )
+
+    def _token_refused(self, status: int, text: str) -> ConnectorError:
+        try:
+            body: Any = json.loads(text)
+        except ValueError:
+            body = text
+        code, message = _error_fields(body)
+        detail = self._scrub(message or text)
+        values = {"status": status, "code": f" {code}" if code else ""}
+        if code in ("invalid_client", "unauthorized_client"):
+            return ConfigurationError(
+                _("GoTo refused the portal's OAuth client (HTTP %(status)s%(code)s); ") % values
+                + _("check GOTO_CLIENT_ID and GOTO_CLIENT_SECRET."),
+                code="GoToClientRefused",
+                http_status=status,
+                detail=detail,
+                reason=code or None,
+            )
+        if 500 <= status < 600:
+            return TransientError(
+                _("GoTo's token endpoint failed (HTTP %(status)s).") % values,
+                code=f"GOTO_{status}",
+                http_status=status,
+                detail=detail,
+                reason=code or None,
+            )
+        return CredentialsError(
+            _("GoTo refused the admin user name or password (HTTP %(status)s%(code)s).") % values,
+            code="GoToSignInRefused",
+            http_status=status,
+            detail=detail,
+            reason=code or None,
+        )
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _url(self, *segments: Any) -> str:
+        return "/".join([self.api_url, *(quote(str(s), safe="") for s in segments)])
+
+    def _api(
+        self,
+        method: str,
+        segments: tuple[Any, ...],
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> HttpResponse:
+        """Send one API request with a valid token; a 401 renews the token and retries once."""
+        url = self._url(*segments)
+        for attempt in (1, 2):
+            token = self._access_token()
+            try:
+                return self.http.request(method, url, params=params, json_body=json_body)
+            except CredentialsError as error:
+                if error.http_status == 401 and attempt == 1:
+                    logger.info("GoTo answered 401 to %s %s; renewing the token", method, url)
+                    self._expire_token(token)
+                    continue
+                raise self._credentials_error(error, method, url) from None
+            except ConnectorError as error:
+                raise self._scrubbed(error) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _credentials_error(self, error: CredentialsError, method: str, url: str) -> ConnectorError:
+        what = f"{method} {urlsplit(safe_url(url)).path}"
+        code, message = _error_fields(self._json_or_text(error.detail))
+        detail = self._scrub(message or error.detail)
+        if error.http_status == 403:
+            return CredentialsError(
+                _("%(what)s: GoTo does not allow this admin to manage users (HTTP 403); ")
+                % {"what": what}
+                + _(TEAM_ADMIN_HINT),
+                code="GOTO_403",
+                http_status=403,
+                detail=detail,
+                reason=code or None,
+            )
+        return CredentialsError(
+            _("%(what)s: GoTo rejected the access token even after signing in again (HTTP 401).")
+            % {"what": what},
+            code="GOTO_401",
+            http_status=error.http_status,
+            detail=detail,
+            reason=code or None,
+        )
+
+    @staticmethod
+    def _json_or_text(text: str) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    def error_for(self, status: int, body: Any, what: str) -> ConnectorError:
+        """Map a GoTo refusal (status and error body) onto the taxonomy."""
+        reason, message = _error_fields(body)
+        detail = self._scrub(message or (json.dumps(body) if isinstance(body, Mapping) else ""))
+        values = {"what": what, "status": status, "reason": f" {reason}" if reason else ""}
+        kwargs = {
+            "code": f"GOTO_{status}",
+            "http_status": status,
+            "detail": detail,
+            "reason": reason or None,
+        }
+        if status == 404:
+            return NotFoundError(_("%(what)s: not found in GoTo (HTTP 404).") % values, **kwargs)
+        if status == 409:
+            return AlreadyExistsError(
+                _("%(what)s: the user already exists in GoTo (HTTP 409%(reason)s).") % values,
+                **kwargs,
+            )
+        if status in (401, 403):
+            return CredentialsError(
+                _("%(what)s: GoTo refused the credentials (HTTP %(status)s); ") % values
+                + _(TEAM_ADMIN_HINT),
+                **kwargs,
+            )
+        if status == 429 or (500 <= status < 600 and status not in (501, 505)):
+            return TransientError(
+                _("%(what)s: GoTo failed temporarily (HTTP %(status)s).") % values, **kwargs
+            )
+        if 300 <= status < 400:
+            return ConfigurationError(
+                _("%(what)s: GoTo redirected the request (HTTP %(status)s); ") % values
+                + _("check GOTO_ADMIN_API_URL."),
+                **kwargs,
+            )
+        return BadRequestError(
+            _("%(what)s: GoTo refused the request (HTTP %(status)s%(reason)s).") % values,
+            **kwargs,
+        )
+
+    def _check(self, response: HttpResponse, what: str) -> None:
+        if 200 <= response.status < 300:
+            return
+        raise self.error_for(response.status, self._json_or_text(response.text), what)
+
+    def _json(self, response: HttpResponse, what: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise BadRequestError(
+                _("GoTo answered %(what)s with a body that is not JSON.") % {"what": what},
+                code="MalformedResponse",
+                http_status=response.status,
+                detail=self._scrub(response.text),
+            ) from None
+
+    def _malformed(self, response: HttpResponse, what: str, problem: str) -> BadRequestError:
+        return BadRequestError(
+            _("GoTo answered %(what)s with something unexpected (%(problem)s).")
+            % {"what": what, "problem": problem},
+            code="MalformedResponse",
+            http_status=response.status,
+            detail=self._scrub(response.text),
+        )
+
+    def _record(self, request: RecordedRequest) -> None:
+        self.recorded_requests.append(request)
+        if self._recorder is not None:
+            self._recorder(request)
+
+    def _dry_run_response(self, request: RecordedRequest) -> HttpResponse:
+        """What GoTo would answer to a withheld write: a created user, or no content."""
+        headers = CaseInsensitiveDict({"Content-Type": "application/json", "X-Dry-Run": "1"})
+        if request.method == "POST" and isinstance(request.json_body, Mapping):
+            created = [
+                {
+                    **user,
+                    "key": f"dry-run-{uuid.uuid4()}",
+                    "licenseKeys": [],
+                    "adminRoles": [],
+                }
+                for user in request.json_body.get("users") or []
+                if isinstance(user, Mapping)
+            ]
+            return HttpResponse(
+                201,
+                json.dumps(created).encode(),
+                headers,
+                url=request.url,
+                method=request.method,
+                dry_run=True,
+            )
+        return HttpResponse(204, b"", headers, url=request.url, method=request.method, dry_run=True)
+
+    @staticmethod
+    def _require_user(object_type: str) -> None:
+        if object_type == GROUP:
+            raise BadRequestError(
+                _(
+                    "Citrix GoToMeeting provisioning does not support groups; "
+                    "turn the Groups mapping off."
+                ),
+                code="GroupsUnsupported",
+            )
+        if object_type != USER:
+            raise ValueError(f"unknown object type {object_type!r}")
+
+    @staticmethod
+    def _role(value: Any) -> str:
+        if value is None or value == "":
+            return ROLE_USER
+        text = str(value).strip()
+        for role in (ROLE_USER, ROLE_ADMINISTRATOR):
+            if text.lower() == role.lower():
+                return role
+        raise BadRequestError(
+            _(
+                "Citrix GoToMeeting knows the roles User and Administrator; "
+                "“%(role)s” is not one of them."
+            )
+            % {"role": text},
+            code="UnknownRole",
+        )
+
+    # -- account, licence, users --------------------------------------------------------------
+
+    def account_key(self) -> str:
+        """The key of the admin's first GoTo account (``GET /me``), cached."""
+        with self._lock:
+            if self._account_key is not None:
+                return self._account_key
+            what = "GET /me"
+            response = self._api("GET", ("me",))
+            self._check(response, what)
+            body = self._json(response, what)
+            accounts = body.get("accounts") if isinstance(body, Mapping) else None
+            if not isinstance(accounts, list):
+                raise self._malformed(response, what, "no accounts")
+            keys = [
+                str(a["key"])
+                for a in accounts
+                if isinstance(a, Mapping) and a.get("key") not in (None, "")
+            ]
+            if not keys:
+                raise ConfigurationError(
+                    _("The GoTo admin %(user)s belongs to no GoTo account.")
+                    % {"user": self.username},
+                    code="NoGoToAccount",
+                )
+            self._me = dict(body)
+            self._account_key = keys[0]
+            return self._account_key
+
+    def license_key(self) -> Any:
+        """The key of the account's GoToMeeting licence (product ``G2M``), cached."""
+        with self._lock:
+            if self._license_key is not None:
+                return self._license_key
+            account = self.account_key()
+            what = "GET /accounts/{accountKey}/licenses"
+            response = self._api("GET", ("accounts", account, "licenses"))
+            self._check(response, what)
+            try:
+                licences = _items(self._json(response, what), "results", "licenses")
+            except ValueError as error:
+                raise self._malformed(response, what, str(error)) from None
+            meeting = [
+                licence
+                for licence in licences
+                if G2M_PRODUCT in (licence.get("products") or [])
+                and licence.get("enabled", True) is not False
+                and licence.get("key") not in (None, "")
+            ]
+            if self._pinned_license_key is not None:
+                meeting = [
+                    lic for lic in meeting if _same_key(lic["key"], self._pinned_license_key)
+                ]
+            if not meeting:
+                raise ConfigurationError(
+                    _("The GoTo account %(account)s has no GoToMeeting (G2M) licence to grant.")
+                    % {"account": account},
+                    code="NoGoToMeetingLicence",
+                )
+            self._license_key = meeting[0]["key"]
+            return self._license_key
+
+    def _user(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        user = dict(raw)
+        user["id"] = str(raw["key"])
+        return user
+
+    def _users_page(
+        self, *, offset: int, limit: int, filter_text: str | None = None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        what = "GET /accounts/{accountKey}/users"
+        params: dict[str, Any] = {"offset": offset, "limit": limit}
+        if filter_text is not None:
+            params["filter"] = filter_text
+        response = self._api("GET", ("accounts", self.account_key(), "users"), params=params)
+        self._check(response, what)
+        body = self._json(response, what)
+        try:
+            raw_users = _items(body, "results", "users")
+        except ValueError as error:
+            raise self._malformed(response, what, str(error)) from None
+        if not all(u.get("key") not in (None, "") for u in raw_users):
+            raise self._malformed(response, what, "a user without a key")
+        total = body.get("total") if isinstance(body, Mapping) else None
+        return [self._user(u) for u in raw_users], total if isinstance(total, int) else None
+
+    def _get_user(self, target_id: str) -> dict[str, Any]:
+        what = f"GET /accounts/{{accountKey}}/users/{target_id}"
+        response = self._api("GET", ("accounts", self.account_key(), "users", target_id))
+        self._check(response, what)
+        body = self._json(response, what)
+        if not isinstance(body, Mapping) or body.get("key") in (None, ""):
+            raise self._malformed(response, what, "not a user")
+        return self._user(body)
+
+    def _put_user(self, target_id: str, body: dict[str, Any]) -> None:
+        what = f"PUT /accounts/{{accountKey}}/users/{target_id}"
+        response = self._api(
+            "PUT", ("accounts", self.account_key(), "users", target_id), json_body=body
+        )
+        self._check(response, what)
+
+    def _entitlements(self, current: Mapping[str, Any], *, active: bool, role: str) -> dict:
+        """The ``licenseKeys`` and ``adminRoles`` a user must have; only what differs."""
+        licence = self.license_key()
+        current_licences = list(current.get("licenseKeys") or [])
+        current_roles = [str(r) for r in current.get("adminRoles") or []]
+        licences = [k for k in current_licences if not _same_key(k, licence)]
+        roles = [r for r in current_roles if r not in self.administrator_roles]
+        if active:
+            licences.append(licence)
+            if role == ROLE_ADMINISTRATOR:
+                roles.extend(self.administrator_roles)
+        changes: dict[str, Any] = {}
+        if {str(k) for k in licences} != {str(k) for k in current_licences}:
+            changes["licenseKeys"] = licences
+        if set(roles) != set(current_roles):
+            changes["adminRoles"] = roles
+        return changes
+
+    def flatten(self, resource: Mapping[str, Any]) -> dict[str, Any]:
+        """A GoTo user as the engine's flat attributes (``active`` = licence present)."""
+        licence = self.license_key()
+        roles = {str(r) for r in resource.get("adminRoles") or []}
+        is_admin = bool(roles & set(self.administrator_roles)) or "SUPER_USER" in roles
+        return {
+            "email": resource.get("email"),
+            "firstName": resource.get("firstName"),
+            "lastName": resource.get("lastName"),
+            "active": any(_same_key(k, licence) for k in resource.get("licenseKeys") or []),
+            "role": ROLE_ADMINISTRATOR if is_admin else ROLE_USER,
+        }
+
+    # -- interface ----------------------------------------------------------------------------
+
+    def test_connection(self, matching_attribute: str = "email") -> ConnectionTestResult:
+        """Sign in, read ``/me`` and look a random e-mail up; each step must work.
+
+        GoTo can only match on e-mail, so the lookup always uses it. Any failure carries the
+        tutorial's hint about Team Admin permissions.
+        """
+        try:
+            self._access_token()
+            account = self.account_key()
+            probe = f"{uuid.uuid4().hex}@provisioning-test.invalid"
+            found = self.find(USER, "email", probe)
+        except ConnectorError as error:
+            message = f"{error.message.rstrip('. ')} — {_(TEAM_ADMIN_HINT)}"
+            return ConnectionTestResult(False, message, error.detail)
+        if found:
+            return ConnectionTestResult(
+                False,
+                _("GoTo answered a lookup of a random e-mail address with a user — ")
+                + _(TEAM_ADMIN_HINT),
+            )
+        return ConnectionTestResult(
+            True,
+            _("Signed in to GoTo as %(user)s; account %(account)s is reachable.")
+            % {"user": self.username, "account": account},
+        )
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(filter=True, patch=True, bulk=False, max_results=MAX_PAGE_SIZE)
+
+    def find(self, object_type: str, attribute: str, value: Any) -> list[dict[str, Any]]:
+        self._require_user(object_type)
+        if attribute != "email":
+            raise BadRequestError(
+                _("GoTo can only look users up by email, not by %(attribute)s.")
+                % {"attribute": attribute},
+                code="UnsupportedFilter",
+            )
+        email = str(value or "").strip()
+        if not email:
+            return []
+        if '"' in email or "\\" in email:
+            raise BadRequestError(
+                _("The e-mail address %(email)s cannot be used in a GoTo filter.")
+                % {"email": email},
+                code="UnsupportedFilterValue",
+            )
+        users, _total = self._users_page(
+            offset=0, limit=MAX_PAGE_SIZE, filter_text=f'email eq "{email}"'
+        )
+        wanted = email.casefold()
+        return [u for u in users if str(u.get("email") or "").casefold() == wanted]
+
+    def get(self, object_type: str, target_id: str) -> dict[str, Any]:
+        self._require_user(object_type)
+        return self._get_user(target_id)
+
+    def list(self, object_type: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        self._require_user(object_type)
+        limit = max(1, min(int(page_size), MAX_PAGE_SIZE))
+        offset = 0
+        for _page in range(MAX_LIST_PAGES):
+            users, total = self._users_page(offset=offset, limit=limit)
+            yield from users
+            offset += len(users)
+            if not users or (total is not None and offset >= total):
+                return
+            if total is None and len(users) < limit:
+                return
+        raise BadRequestError(_("Listing stopped after too many pages."), code="PagingLimit")
+
+    def create(self, object_type: str, attributes: dict[str, Any]) -> dict[str, Any]:
+        """Add the user to the account (no welcome e-mail), then grant licence and roles.
+
+        When the grant fails after the user was added, the error is raised: the object is
+        retried, matched by e-mail and completed by an update.
+        """
+        self._require_user(object_type)
+        email = str(attributes.get("email") or "").strip()
+        if not email:
+            raise BadRequestError(
+                _("A GoToMeeting user needs an email address."), code="MissingEmail"
+            )
+        active = _as_bool(attributes.get("active"))
+        role = self._role(attributes.get("role"))
+        new_user = {"email": email}
+        for name in ("firstName", "lastName"):
+            if attributes.get(name) not in (None, ""):
+                new_user[name] = str(attributes[name])
+        what = "POST /accounts/{accountKey}/users"
+        response = self._api(
+            "POST",
+            ("accounts", self.account_key(), "users"),
+            json_body={"users": [new_user], "suppressEmail": True},
+        )
+        self._check(response, what)
+        try:
+            created = _items(self._json(response, what), "users", "results")
+        except ValueError as error:
+            raise self._malformed(response, what, str(error)) from None
+        match = [u for u in created if str(u.get("email") or "").casefold() == email.casefold()]
+        user = (match or created or [{}])[0]
+        if user.get("key") in (None, ""):
+            raise self._malformed(response, what, "no key for the created user")
+        resource = self._user(user)
+        grants = self._entitlements(resource, active=active, role=role)
+        if grants:
+            self._put_user(resource["id"], grants)
+            resource.update(grants)
+        return resource
+
+    def update(
+        self,
+        object_type: str,
+        target_id: str,
+        changes: dict[str, Any],
+        full: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """One PUT with the changed names and, when active or role changed, the licence and
+        admin roles computed against the user's current state (read first)."""
+        self._require_user(object_type)
+        if not changes:
+            return None
+        unknown = sorted(set(changes) - set(USER_ATTRIBUTES))
+        if unknown:
+            raise BadRequestError(
+                _("Citrix GoToMeeting has no attribute %(names)s.") % {"names": ", ".join(unknown)},
+                code="UnsupportedAttribute",
+            )
+        body: dict[str, Any] = {}
+        for name in NAME_ATTRIBUTES:
+            if name not in changes:
+                continue
+            value = changes[name]
+            if name == "email" and value in (None, ""):
+                raise BadRequestError(
+                    _("A GoToMeeting user's email cannot be cleared."), code="MissingEmail"
+                )
+            body[name] = "" if value is None else str(value)
+        if "active" in changes or "role" in changes:
+            current = self._get_user(target_id)
+            state = self.flatten(current)
+            active = _as_bool(changes["active"]) if "active" in changes else state["active"]
+            if "role" in changes:
+                role = self._role(changes["role"])
+            elif full is not None and "role" in full:
+                role = self._role(full["role"])
+            else:
+                role = state["role"]
+            body.update(self._entitlements(current, active=active, role=role))
+        if body:
+            self._put_user(target_id, body)
+        return None
+
+    def disable(self, object_type: str, target_id: str) -> None:
+        """Remove the GoToMeeting licence and the admin roles granted with it; the account stays."""
+        self._require_user(object_type)
+        current = self._get_user(target_id)
+        body = self._entitlements(current, active=False, role=ROLE_USER)
+        if body:
+            self._put_user(target_id, body)
+
+    def delete(self, object_type: str, target_id: str) -> None:
+        self._require_user(object_type)
+        what = f"DELETE /accounts/{{accountKey}}/users/{target_id}"
+        response = self._api("DELETE", ("accounts", self.account_key(), "users", target_id))
+        if response.status == 404:
+            return  # already gone: the goal is reached
+        self._check(response, what)
+
+    def add_members(self, group_id: str, member_ids: list[str]) -> None:
+        self._require_user(GROUP)
+
+    def remove_members(self, group_id: str, member_ids: list[str]) -> None:
+        self._require_user(GROUP)
+
+    def read_attributes(
+        self, object_type: str, resource: dict[str, Any], paths: list[str]
+    ) -> dict[str, Any]:
+        self._require_user(object_type)
+        flat = self.flatten(resource)
+        return {path: flat[path] if path in flat else resource.get(path) for path in paths}
+
+    def member_ids(self, resource: dict[str, Any]) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def build_gotomeeting_connector(
+    credentials: Mapping[str, Any], **options: Any
+) -> GoToMeetingConnector:
+    """The registry's factory: the job's credentials plus the GOTO_* settings.
+
+    Options given by the caller (the engine passes ``dry_run``, ``recorder``, ``on_request``
+    and the job's ``requests_per_second``) win over the settings.
+    """
+    for name, value in goto_settings().as_options().items():
+        options.setdefault(name, value)
+    return GoToMeetingConnector(credentials, **options)
+
+
+register_connector("gotomeeting", build_gotomeeting_connector)  # type: ignore[arg-type]
