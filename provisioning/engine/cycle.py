@@ -143,6 +143,11 @@ def _run(
         "watermark_to": up_to,
         "worker": owner,
     }
+    if not dry_run:
+        # We hold the lease: a cycle still marked as running was left by a dead worker.
+        SyncCycle.objects.filter(job=job, state=CycleState.RUNNING).update(
+            state=CycleState.ABANDONED, ended_at=timezone.now()
+        )
     cycle = SyncCycle.objects.filter(pk=cycle_id, job=job).first() if cycle_id else None
     if cycle is None:
         cycle = SyncCycle.objects.create(job=job, **fields)

@@ -1,0 +1,198 @@
+"""The scheduler with real Celery worker and beat processes, Redis and scim2-server (DESIGN §5).
+
+These share the test database with the processes, so they commit (transaction=True) and run on
+PostgreSQL.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from provisioning.choices import CycleKind, CycleState, JobState, ProvisioningMode
+from provisioning.models import Application, ProvisioningJob, SyncCycle
+from provisioning.services.applications import add_application
+from provisioning.services.operations import set_provisioning_status
+from tests.factories import DirectoryUserFactory, assign
+from tests.support.fault_proxy import Fault, FaultProxy
+from tests.support.processes import new_queue_name, start_beat, start_worker, wait_until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+FAST = {
+    "PROVISIONING_DISPATCH_SECONDS": "0.5",
+    "PROVISIONING_WATCH_SECONDS": "0.5",
+    "PROVISIONING_DEBOUNCE_SECONDS": "0.5",
+}
+
+
+@pytest.fixture
+def processes():
+    started = []
+
+    def start(kind, queue, **env):
+        process = (start_worker if kind == "worker" else start_beat)(queue, **{**FAST, **env})
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def make_job(name: str, tenant_url: str, token: str, *, interval: int = 20) -> ProvisioningJob:
+    application = add_application("scim", name)
+    job = application.provisioning_job
+    job.credentials = {"tenant_url": tenant_url, "secret_token": token}
+    job.mode = ProvisioningMode.AUTOMATIC
+    job.interval_minutes = interval
+    job.save()
+    ProvisioningJob.objects.filter(pk=job.pk).update(state=JobState.NOT_RUN)
+    job.refresh_from_db()
+    return job
+
+
+def cycles(job, **filters):
+    return list(SyncCycle.objects.filter(job=job, **filters).order_by("started_at"))
+
+
+def user_names(scim):
+    return sorted(u["userName"] for u in scim.all_resources("Users"))
+
+
+def logs(*procs):
+    return "\n\n".join(f"--- {p.name}\n{p.log()}" for p in procs)
+
+
+def test_a_job_turned_on_runs_its_initial_cycle_then_incrementals_at_its_interval(scim, processes):
+    queue = new_queue_name()
+    # One "minute" of interval lasts one second here.
+    worker = processes("worker", queue, PROVISIONING_MINUTE_SECONDS="1")
+    beat = processes("beat", queue, PROVISIONING_MINUTE_SECONDS="1")
+    job = make_job("Scheduled", scim.url, scim.token, interval=2)
+    assign(job.application, DirectoryUserFactory(user_principal_name="scheduled@contoso.example"))
+
+    set_provisioning_status(job, True, actor="test")
+
+    wait_until(
+        lambda: user_names(scim) == ["scheduled@contoso.example"],
+        timeout=30,
+        message=logs(worker, beat),
+    )
+    wait_until(
+        lambda: len(cycles(job, state=CycleState.SUCCEEDED)) >= 3,
+        timeout=30,
+        message=logs(worker, beat),
+    )
+    done = cycles(job, state=CycleState.SUCCEEDED)
+    assert done[0].kind == CycleKind.INITIAL
+    assert {c.kind for c in done[1:]} == {CycleKind.INCREMENTAL}
+    for before, after in zip(done, done[1:], strict=False):
+        # The next cycle is due an interval after the previous one ended.
+        assert after.started_at >= before.ended_at + timedelta(seconds=2) - timedelta(
+            milliseconds=100
+        )
+    job.refresh_from_db()
+    assert job.state == JobState.ACTIVE
+
+
+def test_two_workers_and_two_beats_never_run_one_job_twice(scim, processes):
+    queue = new_queue_name()
+    env = {"PROVISIONING_MINUTE_SECONDS": "0.2"}
+    procs = [
+        processes("worker", queue, concurrency=2, **env),
+        processes("worker", queue, concurrency=2, **env),
+        processes("beat", queue, **env),
+        processes("beat", queue, **env),
+    ]
+    jobs = []
+    for i in range(3):
+        job = make_job(f"Busy {i}", scim.url, scim.token, interval=1)
+        assign(
+            job.application, DirectoryUserFactory(user_principal_name=f"busy{i}@contoso.example")
+        )
+        set_provisioning_status(job, True, actor="test")
+        jobs.append(job)
+
+    for job in jobs:
+        wait_until(
+            lambda job=job: len(cycles(job, state=CycleState.SUCCEEDED)) >= 6,
+            timeout=90,
+            message=logs(*procs),
+        )
+    for process in procs:
+        process.stop()
+
+    for job in jobs:
+        runs = cycles(job)
+        assert all(c.state == CycleState.SUCCEEDED for c in runs), [
+            (c.state, c.error) for c in runs
+        ]
+        for before, after in zip(runs, runs[1:], strict=False):
+            assert before.ended_at <= after.started_at, "two cycles of one job overlapped"
+    assert user_names(scim) == [
+        "busy0@contoso.example",
+        "busy1@contoso.example",
+        "busy2@contoso.example",
+    ]
+
+
+def test_a_worker_killed_mid_cycle_loses_nothing_and_duplicates_nothing(scim, processes):
+    queue = new_queue_name()
+    env = {"PROVISIONING_LEASE_SECONDS": "3"}
+    with FaultProxy(scim.url) as proxy:
+        job = make_job("Crashy", proxy.url, scim.token)
+        for i in range(20):
+            assign(
+                job.application,
+                DirectoryUserFactory(user_principal_name=f"crashy{i:02}@contoso.example"),
+            )
+        # The first write waits, long enough to kill the worker while it is in flight; the
+        # target still applies it afterwards (the proxy forwards it), so the next cycle must
+        # match those accounts instead of creating them again.
+        proxy.inject(Fault.delay(4), method="POST", times=1)
+        doomed = processes("worker", queue, **env)
+        beat = processes("beat", queue, **env)
+        set_provisioning_status(job, True, actor="test")
+
+        wait_until(lambda: proxy.count("POST") >= 1, timeout=30, message=logs(doomed, beat))
+        wait_until(lambda: cycles(job, state=CycleState.RUNNING), timeout=10)
+        doomed.kill()
+
+        survivor = processes("worker", queue, **env)
+        expected = [f"crashy{i:02}@contoso.example" for i in range(20)]
+        wait_until(lambda: user_names(scim) == expected, timeout=40, message=logs(survivor, beat))
+        wait_until(
+            lambda: cycles(job, state=CycleState.SUCCEEDED),
+            timeout=30,
+            message=logs(survivor, beat),
+        )
+
+    states = [c.state for c in cycles(job)]
+    assert states[0] == CycleState.ABANDONED and CycleState.SUCCEEDED in states
+    assert len(scim.all_resources("Users")) == 20
+
+
+def test_a_directory_change_reaches_the_target_within_seconds(scim, processes):
+    queue = new_queue_name()
+    worker = processes("worker", queue)
+    beat = processes("beat", queue)
+    job = make_job("Fast", scim.url, scim.token, interval=20)
+    user = DirectoryUserFactory(user_principal_name="fast@contoso.example", job_title="Before")
+    assign(job.application, user)
+    set_provisioning_status(job, True, actor="test")
+    wait_until(
+        lambda: cycles(job, state=CycleState.SUCCEEDED), timeout=30, message=logs(worker, beat)
+    )
+    job.refresh_from_db()
+    assert job.next_run_at > timezone.now() + timedelta(minutes=15)
+
+    user.job_title = "After"
+    user.save()
+
+    def title():
+        users = scim.all_resources("Users")
+        return users and users[0].get("title") == "After"
+
+    wait_until(title, timeout=20, message=logs(worker, beat))
+    assert Application.objects.count() == 1
