@@ -120,13 +120,21 @@ def test_two_workers_and_two_beats_never_run_one_job_twice(scim, processes):
             timeout=90,
             message=logs(*procs),
         )
+    # Off lets the running cycles finish; then nothing runs any more.
+    for job in jobs:
+        set_provisioning_status(job, False, actor="test")
+    wait_until(
+        lambda: not SyncCycle.objects.filter(state=CycleState.RUNNING).exists(),
+        timeout=30,
+        message=logs(*procs),
+    )
     for process in procs:
         process.stop()
 
     for job in jobs:
         runs = cycles(job)
         assert all(c.state == CycleState.SUCCEEDED for c in runs), [
-            (c.state, c.error) for c in runs
+            (c.state, c.error, c.started_at, c.ended_at) for c in runs
         ]
         for before, after in zip(runs, runs[1:], strict=False):
             assert before.ended_at <= after.started_at, "two cycles of one job overlapped"
