@@ -204,3 +204,19 @@ def test_a_directory_change_reaches_the_target_within_seconds(scim, processes):
 
     wait_until(title, timeout=20, message=logs(worker, beat))
     assert Application.objects.count() == 1
+
+
+def test_without_redis_the_filesystem_broker_runs_cycles(scim, processes, tmp_path):
+    """What `make run` falls back to on a bare machine: kombu's filesystem transport."""
+    queue = new_queue_name()
+    bare = {"CELERY_BROKER_URL": "filesystem://", "PORTAL_VAR_DIR": str(tmp_path)}
+    worker = processes("worker", queue, **bare)
+    beat = processes("beat", queue, **bare)
+    job = make_job("Bare machine", scim.url, scim.token)
+    assign(job.application, DirectoryUserFactory(user_principal_name="bare@contoso.example"))
+    set_provisioning_status(job, True, actor="test")
+    wait_until(
+        lambda: user_names(scim) == ["bare@contoso.example"], timeout=40, message=logs(worker, beat)
+    )
+    assert "filesystem://" in worker.log(100_000)
+    assert (tmp_path / "broker" / "queue").is_dir()
