@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 
 
@@ -39,6 +40,24 @@ def main() -> int:
     demo_token = env.get("DEMO_SCIM_TOKEN", "demo-scim-token")
     demo = urlsplit(demo_url)
     env.setdefault("PORTAL_BASE_URL", f"http://{bind}")
+    # GoTo's real API cannot be reached from a development machine: unless GOTO_* settings are
+    # given, the demo points the Citrix GoToMeeting connector at a local fake of GoTo's API.
+    goto_port = env.get("DEMO_GOTO_PORT", "8082")
+    fake_goto = "GOTO_ADMIN_API_URL" not in env
+    if fake_goto:
+        from tests.fakes.goto_api import (
+            FAKE_ADMIN_EMAIL,
+            FAKE_ADMIN_PASSWORD,
+            FAKE_CLIENT_ID,
+            FAKE_CLIENT_SECRET,
+        )
+
+        env.update(
+            GOTO_OAUTH_TOKEN_URL=f"http://127.0.0.1:{goto_port}/oauth/v2/token",
+            GOTO_ADMIN_API_URL=f"http://127.0.0.1:{goto_port}/admin/rest/v1",
+            GOTO_CLIENT_ID=FAKE_CLIENT_ID,
+            GOTO_CLIENT_SECRET=FAKE_CLIENT_SECRET,
+        )
 
     commands = {
         "demo-target": [
@@ -47,6 +66,11 @@ def main() -> int:
             "--port", str(demo.port or 8081),
             "--bearer-token", demo_token,
         ],
+        **(
+            {"demo-goto": [sys.executable, "-m", "tests.fakes.goto_api", "--port", goto_port]}
+            if fake_goto
+            else {}
+        ),
         "web": [sys.executable, "manage.py", "runserver", bind, "--noreload"],
         "worker": [
             sys.executable, "-m", "celery", "-A", "portal", "worker",
@@ -73,7 +97,13 @@ def main() -> int:
         f"  portal:       http://{bind}/  (Django admin at http://{bind}/admin/)\n"
         f"  demo target:  {demo_url}  (scim2-server, bearer token {demo_token})\n"
         f"  worker, beat: Celery on the {broker} broker\n"
-        f"  logins:       admin / {env.get('DEMO_ADMIN_PASSWORD', 'admin-demo-password')}, "
+        + (
+            f"  GoTo:         a local fake of GoTo's API at http://127.0.0.1:{goto_port} (not GoTo); "
+            f"Admin User Name {FAKE_ADMIN_EMAIL}, Admin Password {FAKE_ADMIN_PASSWORD}\n"
+            if fake_goto
+            else ""
+        )
+        + f"  logins:       admin / {env.get('DEMO_ADMIN_PASSWORD', 'admin-demo-password')}, "
         f"auditor / {env.get('DEMO_AUDITOR_PASSWORD', 'auditor-demo-password')}\n"
         "Press Ctrl-C to stop everything.\n",
         flush=True,

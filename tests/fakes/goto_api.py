@@ -257,8 +257,8 @@ class FakeGoTo:
             "client_secret": self.client_secret,
         }
 
-    def start(self) -> FakeGoTo:
-        server = ThreadingHTTPServer((HOST, 0), _Handler)
+    def start(self, port: int = 0) -> FakeGoTo:
+        server = ThreadingHTTPServer((HOST, port), _Handler)
         server.daemon_threads = True
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
@@ -771,3 +771,32 @@ def start_fake_goto(*, seed: bool = True, **options: Any) -> Iterator[FakeGoTo]:
         yield fake
     finally:
         fake.stop()
+
+
+def main() -> None:
+    """Serve the fake on a fixed loopback port until interrupted (the demo target of `make run`)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description="A fake of GoTo's API (not GoTo), on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8082)
+    args = parser.parse_args()
+    fake = FakeGoTo()
+    fake.seed()
+    fake.start(args.port)
+    print(
+        f"Fake GoTo API (not GoTo) on http://{HOST}:{args.port}: admin {FAKE_ADMIN_EMAIL} / "
+        f"{FAKE_ADMIN_PASSWORD}",
+        flush=True,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()
