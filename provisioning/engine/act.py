@@ -65,9 +65,10 @@ class Work:
 class ChunkSynchronizer:
     """Synchronizes one chunk of users or groups."""
 
-    def __init__(self, ctx: CycleContext, rules: MappingRules):
+    def __init__(self, ctx: CycleContext, rules: MappingRules, *, second_pass: bool = False):
         self.ctx = ctx
         self.rules = rules
+        self.second_pass = second_pass  # references pass: the objects were counted already
         self.object_type = rules.mapping.object_type
         self.created_links: dict[uuid.UUID, ProvisionedObject] = {}
         self.changed_links: dict[uuid.UUID, ProvisionedObject] = {}
@@ -99,7 +100,8 @@ class ChunkSynchronizer:
         reference_targets: dict[uuid.UUID, str],
     ) -> Work:
         work = Work(obj=obj, link=link)
-        self.ctx.recorder.count("users" if obj.object_type == ObjectType.USER else "groups")
+        if not self.second_pass:
+            self.ctx.recorder.count("users" if obj.object_type == ObjectType.USER else "groups")
         if obj.exists:
             work.steps.append(
                 Step(

@@ -328,7 +328,7 @@ def _process(ctx: CycleContext, users: list, groups: list) -> None:
             deferred = sorted(ctx.deferred_reference_users)
             ctx.deferred_reference_users = set()
             for chunk in chunked(deferred, chunk_size):
-                _sync_chunk(ctx, user_rules, ObjectType.USER, chunk)
+                _sync_chunk(ctx, user_rules, ObjectType.USER, chunk, second_pass=True)
             ctx.deferred_reference_users = set()
 
     group_rules = ctx.rules_for(ObjectType.GROUP)
@@ -358,7 +358,9 @@ def _heartbeat(ctx: CycleContext, done: int) -> None:
         raise LeaseLost(_("The job's lease was lost; another worker took over."))
 
 
-def _sync_chunk(ctx: CycleContext, rules, object_type: str, ids: list[uuid.UUID]) -> None:
+def _sync_chunk(
+    ctx: CycleContext, rules, object_type: str, ids: list[uuid.UUID], *, second_pass: bool = False
+) -> None:
     application_id = ctx.job.application_id
     loader = load_users if object_type == ObjectType.USER else load_groups
     objects = loader(application_id, ids)
@@ -388,4 +390,4 @@ def _sync_chunk(ctx: CycleContext, rules, object_type: str, ids: list[uuid.UUID]
                 .values_list("source_id", "target_id")
             )
     ordered = [objects[i] for i in ids if i in objects]
-    ChunkSynchronizer(ctx, rules).run(ordered, links, references)
+    ChunkSynchronizer(ctx, rules, second_pass=second_pass).run(ordered, links, references)
