@@ -11,6 +11,7 @@ run: $(VENV)/.runtime
 	$(BIN)/python scripts/run_portal.py
 
 test: $(VENV)/.dev
+	bash scripts/install_system_packages.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/test.sh
 
 lint: $(VENV)/.dev

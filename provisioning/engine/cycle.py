@@ -190,7 +190,9 @@ def _run(
         elif kind == CycleKind.INCREMENTAL:
             users, groups = _changed_since(ctx, job.watermark, up_to)
         else:
-            users, groups = sorted(set(user_ids or [])), sorted(set(group_ids or []))
+            # Ids may come as text (a task's JSON arguments): the directory's ids are UUIDs.
+            users = sorted({uuid.UUID(str(i)) for i in user_ids or []})
+            groups = sorted({uuid.UUID(str(i)) for i in group_ids or []})
         _process(ctx, users, groups)
     except (StopCycle, ConnectorError, EvaluationError, LeaseLost) as error:
         stop = error.error if isinstance(error, StopCycle) else error

@@ -1,13 +1,13 @@
 """The home page: a summary of the directory and of the enterprise applications."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from ..models import Application, DirectoryGroup, DirectoryUser
+from .access import portal_page
 
 
-@login_required
+@portal_page
 def home(request: HttpRequest) -> HttpResponse:
     applications = Application.objects.select_related("provisioning_job").order_by("name")
     return render(

@@ -1,0 +1,1 @@
+"""Portal forms, split by purpose (NetBox style): one module per page or concern."""

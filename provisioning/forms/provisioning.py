@@ -1,0 +1,197 @@
+"""The Provisioning tab: mode, admin credentials, notification e-mail and settings (F7–F9, F12).
+
+Credential fields come from the application's gallery template (labels such as "Citrix
+GoToMeeting Admin User Name"). Secret fields are password inputs that never carry the stored value:
+they show "••••" as a placeholder and a blank submission keeps the stored secret.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.utils.translation import gettext_lazy as _
+
+from ..choices import ProvisioningMode, ProvisioningScope
+from ..models import ProvisioningJob
+from ..security.redaction import REDACTED
+from ..services.configuration import ProvisioningSettings
+
+CREDENTIAL_PREFIX = "credential_"
+STATUS_CHOICES = [("on", _("On")), ("off", _("Off"))]
+
+
+def split_addresses(text: str) -> list[str]:
+    """Comma- (or semicolon-) separated e-mail addresses, blanks dropped."""
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+class ProvisioningSettingsForm(forms.Form):
+    # Hidden sections and a browser's own validation bubbles do not mix; the server validates.
+    use_required_attribute = False
+
+    mode = forms.ChoiceField(label=_("Provisioning Mode"), choices=ProvisioningMode.choices)
+    notification_email = forms.CharField(
+        label=_("Notification Email"),
+        required=False,
+        max_length=512,
+        help_text=_("One or more addresses, separated by commas."),
+        widget=forms.TextInput(attrs={"autocomplete": "email", "inputmode": "email"}),
+    )
+    notify_on_failure = forms.BooleanField(
+        label=_("Send an email notification when a failure occurs"), required=False
+    )
+    prevent_accidental_deletion = forms.BooleanField(
+        label=_("Prevent accidental deletion"), required=False
+    )
+    deletion_threshold = forms.IntegerField(
+        label=_("Accidental deletion threshold"),
+        min_value=1,
+        help_text=_("Cycles that would disable or delete more accounts than this are held."),
+    )
+    scope = forms.ChoiceField(label=_("Scope"), choices=ProvisioningScope.choices)
+    interval_minutes = forms.IntegerField(
+        label=_("Provisioning interval (minutes)"),
+        min_value=1,
+        help_text=_("Time between incremental cycles."),
+    )
+    status = forms.ChoiceField(
+        label=_("Provisioning Status"), choices=STATUS_CHOICES, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, job: ProvisioningJob, **kwargs):
+        self.job = job
+        self.template = job.application.template
+        initial = {
+            "mode": job.mode,
+            "notification_email": job.notification_email,
+            "notify_on_failure": job.notify_on_failure,
+            "prevent_accidental_deletion": job.prevent_accidental_deletion,
+            "deletion_threshold": job.deletion_threshold,
+            "scope": job.scope,
+            "interval_minutes": job.interval_minutes,
+            "status": "on" if job.status_on else "off",
+        }
+        initial.update(kwargs.pop("initial", None) or {})
+        super().__init__(*args, initial=initial, **kwargs)
+        self.credential_field_names: list[str] = []
+        for credential in self.template.credential_fields:
+            name = CREDENTIAL_PREFIX + credential.name
+            self.credential_field_names.append(name)
+            stored = bool(job.credentials.get(credential.name))
+            if credential.secret:
+                help_text = credential.help_text or ""
+                if stored:
+                    help_text = _("A value is stored. Leave blank to keep it.")
+                field = forms.CharField(
+                    label=credential.label,
+                    required=False,
+                    strip=True,
+                    help_text=help_text,
+                    widget=forms.PasswordInput(
+                        render_value=False,
+                        attrs={
+                            "placeholder": REDACTED if stored else "",
+                            "autocomplete": "new-password",
+                        },
+                    ),
+                )
+            else:
+                widget_class = {"url": forms.URLInput, "email": forms.EmailInput}.get(
+                    credential.kind, forms.TextInput
+                )
+                field = forms.CharField(
+                    label=credential.label,
+                    required=False,
+                    help_text=credential.help_text,
+                    initial=job.credentials.get(credential.name, ""),
+                    widget=widget_class(attrs={"autocomplete": "off", "spellcheck": "false"}),
+                )
+            field.credential = credential
+            self.fields[name] = field
+        # Display order: mode, credentials, then the settings.
+        order = ["mode", *self.credential_field_names]
+        self.order_fields(order)
+
+    # -- groups of fields for the template ---------------------------------------------------
+
+    @property
+    def credential_fields(self):
+        return [self[name] for name in self.credential_field_names]
+
+    def credentials_input(self) -> dict[str, str]:
+        """The typed credentials by template field name (works on unvalidated data too)."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        values = {}
+        for name in self.credential_field_names:
+            raw = data.get(name) if name in data else self.data.get(self.add_prefix(name), "")
+            values[name.removeprefix(CREDENTIAL_PREFIX)] = str(raw or "").strip()
+        return values
+
+    # -- validation ---------------------------------------------------------------------------
+
+    def clean_notification_email(self) -> str:
+        addresses = split_addresses(self.cleaned_data.get("notification_email", ""))
+        bad = []
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError:
+                bad.append(address)
+        if bad:
+            raise ValidationError(
+                _("Not a valid e-mail address: %(addresses)s") % {"addresses": ", ".join(bad)},
+                code="invalid",
+            )
+        return ", ".join(addresses)
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("notify_on_failure")
+            and not cleaned.get("notification_email")
+            and "notification_email" not in self.errors
+        ):
+            self.add_error(
+                "notification_email",
+                ValidationError(
+                    _("Enter the address that receives failure notifications."),
+                    code="required",
+                ),
+            )
+        automatic = cleaned.get("mode") == ProvisioningMode.AUTOMATIC
+        for name in self.credential_field_names:
+            credential = self.fields[name].credential
+            value = cleaned.get(name, "")
+            if value and credential.kind == "url" and not credential.secret:
+                try:
+                    URLValidator(schemes=["http", "https"])(value)
+                except ValidationError:
+                    self.add_error(
+                        name,
+                        ValidationError(_("Enter an http:// or https:// URL."), code="invalid"),
+                    )
+            stored = bool(self.job.credentials.get(credential.name))
+            keeps_secret = credential.secret and stored
+            if automatic and credential.required and not value and not keeps_secret:
+                self.add_error(
+                    name,
+                    ValidationError(
+                        _("%(label)s is required for automatic provisioning.")
+                        % {"label": credential.label},
+                        code="required",
+                    ),
+                )
+        return cleaned
+
+    def settings(self) -> ProvisioningSettings:
+        data = self.cleaned_data
+        return ProvisioningSettings(
+            mode=data["mode"],
+            credentials=self.credentials_input(),
+            notification_email=data["notification_email"],
+            notify_on_failure=data["notify_on_failure"],
+            scope=data["scope"],
+            prevent_accidental_deletion=data["prevent_accidental_deletion"],
+            deletion_threshold=data["deletion_threshold"],
+            interval_minutes=data["interval_minutes"],
+            status_on=data["status"] == "on",
+        )

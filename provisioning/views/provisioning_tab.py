@@ -1,0 +1,78 @@
+"""APP > Provisioning (F7–F10, F12–F14): mode, admin credentials, mappings, settings, status and
+the synchronization details. Administrators get the form; auditors a read-only summary without
+any credential value."""
+
+from django.contrib import messages
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from ..connectors.base import ConnectionTestResult
+from ..forms.provisioning import ProvisioningSettingsForm
+from ..models import Application
+from ..services.configuration import save_provisioning_settings
+from ..services.operations import OperationRefused
+from .access import can_change, portal_page
+from .blade import blade_context, get_application
+from .sync_details import sync_details_context
+
+
+@portal_page
+def provisioning_tab(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = get_application(application_id)
+    job = application.provisioning_job
+    form = None
+    if request.method == "POST":
+        form = ProvisioningSettingsForm(request.POST, job=job)
+        if form.is_valid():
+            try:
+                outcome = save_provisioning_settings(job, form.settings(), actor=request.user)
+            except OperationRefused as refusal:
+                form.add_error("status", str(refusal))
+            else:
+                if outcome.changed:
+                    messages.success(request, _("Your changes have been saved."))
+                else:
+                    messages.info(request, _("There were no changes to save."))
+                return redirect("provisioning", application.pk)
+    elif can_change(request.user):
+        form = ProvisioningSettingsForm(job=job)
+    return render(
+        request,
+        "provisioning/provisioning_tab.html",
+        provisioning_tab_context(request, application, form),
+    )
+
+
+def provisioning_tab_context(
+    request: HttpRequest,
+    application: Application,
+    form: ProvisioningSettingsForm | None,
+    test_result: ConnectionTestResult | None = None,
+) -> dict:
+    job = application.provisioning_job
+    template = application.template
+    # Users first: the tutorial's step 9 opens "Synchronize … Users to APP".
+    mappings = job.mappings.annotate(attribute_count=Count("attributes")).order_by("-object_type")
+    credentials = [
+        {
+            "label": field.label,
+            "secret": field.secret,
+            "stored": bool(job.credentials.get(field.name)),
+            # Only non-secret values (a tenant URL, an admin user name) are ever rendered.
+            "value": "" if field.secret else job.credentials.get(field.name, ""),
+        }
+        for field in template.credential_fields
+    ]
+    return blade_context(
+        request,
+        application,
+        "provisioning",
+        form=form,
+        mappings=mappings,
+        credential_summary=credentials,
+        test_result=test_result,
+        test_hint=template.test_connection_hint,
+        **sync_details_context(application),
+    )

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# System packages the test suite needs beyond the Python virtualenv: Debian's Chromium, which the
+# end-to-end tests drive through Playwright (`playwright install` cannot download browsers here).
+# Run as root. Idempotent: does nothing when /usr/bin/chromium is already there.
+set -euo pipefail
+
+if [ -x /usr/bin/chromium ]; then
+    echo "chromium: already installed ($(/usr/bin/chromium --version 2>/dev/null || echo unknown version))"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install_system_packages.sh: run as root to install chromium" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y chromium
+/usr/bin/chromium --version
