@@ -111,6 +111,10 @@ WSGI_APPLICATION = "portal.wsgi.application"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
 }
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # Django's test database, one per test process: two runs on one machine (a developer's and
+    # CI's, or a run and the worker processes an interrupted run left behind) never meet.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a lock instead of failing at once when the worker and the web process both write.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

@@ -201,7 +201,7 @@ def test_the_tutorial_from_gallery_to_a_provisioned_user(
     wait_until(
         lambda: case.account_in_target(target, person.user_principal_name),
         timeout=CYCLE_DEADLINE_MS / 1000,
-        message=f"the user never reached the target\n{engine.logs()}",
+        message=lambda: f"the user never reached the target\n{engine.logs()}",
     )
     details = page.locator("#sync-details")
     expect(details.get_by_test_id("percent-complete")).to_have_text(

@@ -61,7 +61,8 @@ def user_names(scim):
 
 
 def logs(*procs):
-    return "\n\n".join(f"--- {p.name}\n{p.log()}" for p in procs)
+    """The processes' logs, read when a wait fails."""
+    return lambda: "\n\n".join(f"--- {p.name}\n{p.log()}" for p in procs)
 
 
 def test_a_job_turned_on_runs_its_initial_cycle_then_incrementals_at_its_interval(scim, processes):
@@ -218,5 +219,5 @@ def test_without_redis_the_filesystem_broker_runs_cycles(scim, processes, tmp_pa
     wait_until(
         lambda: user_names(scim) == ["bare@contoso.example"], timeout=40, message=logs(worker, beat)
     )
-    assert "filesystem://" in worker.log(100_000)
+    wait_until(lambda: "filesystem://" in worker.log(100_000), timeout=5, message=logs(worker))
     assert (tmp_path / "broker" / "queue").is_dir()

@@ -7,6 +7,7 @@ never take each other's tasks. Every process is stopped at the end, killed if it
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -82,6 +83,19 @@ class ManagedProcess:
             self.kill()
 
 
+_STARTED: list[ManagedProcess] = []
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """Never leave a worker or beat behind, even when a test run ends abruptly."""
+    for process in _STARTED:
+        try:
+            process.kill()
+        except (OSError, subprocess.SubprocessError):
+            pass
+
+
 def _start(name: str, args: list[str], env: dict[str, str]) -> ManagedProcess:
     log = Path(tempfile.mkstemp(prefix=f"{name}-", suffix=".log")[1])
     handle = log.open("w")
@@ -94,7 +108,9 @@ def _start(name: str, args: list[str], env: dict[str, str]) -> ManagedProcess:
         start_new_session=True,
     )
     handle.close()
-    return ManagedProcess(name, popen, log)
+    process = ManagedProcess(name, popen, log)
+    _STARTED.append(process)
+    return process
 
 
 def new_queue_name() -> str:
@@ -125,13 +141,17 @@ def start_beat(queue: str, *, name: str = "beat", **env: str) -> ManagedProcess:
     )
 
 
-def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1, message: str = ""):
-    """Poll ``predicate`` until it returns a truthy value or the deadline passes."""
+def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1, message=""):
+    """Poll ``predicate`` until it returns a truthy value or the deadline passes.
+
+    ``message`` may be a callable, called only on failure (e.g. to read process logs then).
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(message or f"condition not met within {timeout} s")
+            text = message() if callable(message) else message
+            raise AssertionError(text or f"condition not met within {timeout} s")
         time.sleep(interval)
