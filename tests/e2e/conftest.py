@@ -207,7 +207,9 @@ def _route_this_process_to(queue: str):
     return restore
 
 
-@pytest.fixture(scope="session")
+# Package scope: the worker and beat stop when the last end-to-end test is done, so their
+# dispatcher never claims the jobs of tests that come after (they share the test database).
+@pytest.fixture(scope="package")
 def engine(django_db_setup, django_db_blocker, goto_server) -> Iterator[Engine]:
     queue = new_queue_name()
     # The key the tests' autouse fixture gives the live server, so both read the same secrets;
