@@ -122,7 +122,10 @@ def test_a_failed_cycle_sends_one_digest_with_counts_errors_and_a_link(
     text, html = bodies(message)
     assert "Create: Failure 2 Success 1" in text.replace("  ", " ")
     assert "SCIM_400 × 2" in text and "userName is invalid" in text
-    assert "digest0@contoso.example" in text
+    failed = ProvisioningLogEntry.objects.filter(cycle_id=cycle.pk, status="Failure")
+    assert failed.count() == 2
+    for entry in failed:
+        assert entry.source_display in text  # the example identities
     assert (
         f"cycle_id={cycle.pk}&status=Failure" in text
         and f"cycle_id={cycle.pk}&amp;status=Failure" in html
