@@ -4,9 +4,13 @@ The database is whatever ``DATABASE_URL`` names (PostgreSQL in CI, with Django's
 database; SQLite otherwise). Tests marked ``postgres`` are skipped on SQLite.
 """
 
+from collections.abc import Iterator
+
 import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
+
+from tests.support.scim_server import ScimServer, start_scim_server
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -25,3 +29,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def scim_server() -> Iterator[ScimServer]:
+    """One real scim2-server for the session, on a free loopback port (``.url``, ``.token``)."""
+    server = start_scim_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def scim(scim_server: ScimServer) -> ScimServer:
+    """The session's SCIM server, emptied of Users and Groups for this test."""
+    scim_server.wipe()
+    return scim_server

@@ -34,7 +34,6 @@ from tests.support.processes import (
     start_worker,
     wait_until,
 )
-from tests.support.scim_server import ScimServer, start_scim_server
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make between
 # browser actions are still synchronous and safe.
@@ -130,19 +129,7 @@ def screenshot():
 # -- the target ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def scim_server() -> Iterator[ScimServer]:
-    server = start_scim_server()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def scim(scim_server: ScimServer) -> ScimServer:
-    scim_server.wipe()
-    return scim_server
+# ``scim_server`` and ``scim`` come from tests/conftest.py.
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,6 @@
-"""Fixtures for tests against real processes: the scim2-server target and a fault proxy.
+"""Fixtures for tests against real processes (``scim_server`` and ``scim``, the real
+scim2-server, are in tests/conftest.py):
 
-- ``scim_server`` (session): one scim2-server on a free loopback port, ``.url`` and
-  ``.token``; stopped at the end of the session.
-- ``scim``: the same server, emptied before the test (isolation).
 - ``fault_proxy``: a :class:`FaultProxy` in front of the emptied server.
 - ``make_connector``: builds a :class:`ScimConnector` for a URL with test-friendly
   defaults (short timeouts, no real sleeping, recorded sleeps).
@@ -20,7 +18,7 @@ import pytest
 from provisioning.connectors import ScimConnector
 from provisioning.connectors.http import RetryPolicy
 from tests.support.fault_proxy import FaultProxy
-from tests.support.scim_server import ScimServer, start_scim_server
+from tests.support.scim_server import ScimServer
 
 HERE = Path(__file__).parent
 
@@ -30,22 +28,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.integration)
-
-
-@pytest.fixture(scope="session")
-def scim_server() -> Iterator[ScimServer]:
-    server = start_scim_server()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def scim(scim_server: ScimServer) -> ScimServer:
-    """The session's SCIM server, emptied of Users and Groups for this test."""
-    scim_server.wipe()
-    return scim_server
 
 
 @pytest.fixture
