@@ -42,3 +42,16 @@ class EncryptedJSONField(models.TextField):
     def value_to_string(self, obj) -> str:
         # Serialisation (dumpdata) exports the ciphertext, never the plaintext.
         return self.get_prep_value(self.value_from_object(obj))
+
+
+class BulkJSONField(models.JSONField):
+    """A JSONField that ``bulk_create`` inserts with plain ``VALUES`` rows on PostgreSQL.
+
+    Django 5.2 bulk-inserts on PostgreSQL with ``UNNEST(%s::jsonb[], …)``: each JSON document
+    travels inside a text array literal that psycopg escapes quote by quote — most of an initial
+    cycle's client CPU went there (docs/benchmarks.md). A field with ``get_placeholder`` makes
+    Django use ``VALUES`` rows instead, where each document is adapted on its own.
+    """
+
+    def get_placeholder(self, value, compiler, connection) -> str:
+        return "%s"

@@ -39,6 +39,7 @@ Decisions, verified against scim2-server 0.8.3:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -117,6 +118,7 @@ class AttributePath:
         return values_equal(_get_ci(item, self.filter_attribute), self.filter_value)
 
 
+@functools.lru_cache(maxsize=1024)  # a cycle parses the same few paths for every object
 def parse_path(path: str) -> AttributePath:
     """Parse a flat attribute path; ``ValueError`` for a form we do not support."""
     text = path.strip()

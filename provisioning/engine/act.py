@@ -62,6 +62,24 @@ class Work:
         return self.link.target_id if self.link else ""
 
 
+@dataclass
+class PreparedChunk:
+    """A chunk whose creates and updates are ready to send."""
+
+    synchronizer: "ChunkSynchronizer"
+    writes: list[Work]
+    operations: list[BulkOperation]
+
+    def send(self) -> tuple[list[BulkResult] | None, BaseException | None]:
+        """Send the operations; returns (results, None) or (None, the error). Thread-safe."""
+        if not self.operations:
+            return [], None
+        try:
+            return self.synchronizer.ctx.connector.bulk(self.operations), None
+        except BaseException as error:  # handed to finish() in the cycle's own thread
+            return None, error
+
+
 class ChunkSynchronizer:
     """Synchronizes one chunk of users or groups."""
 
@@ -84,13 +102,64 @@ class ChunkSynchronizer:
         links: dict[uuid.UUID, ProvisionedObject],
         reference_targets: dict[uuid.UUID, str],
     ) -> None:
+        """Plan, send and record one chunk, here and now."""
+        prepared = self.prepare(objects, links, reference_targets)
+        self.finish(prepared, *prepared.send())
+
+    def prepare(
+        self,
+        objects: list[SourceObject],
+        links: dict[uuid.UUID, ProvisionedObject],
+        reference_targets: dict[uuid.UUID, str],
+    ) -> "PreparedChunk":
+        """Scope, evaluate and match every object; build the chunk's creates and updates.
+
+        What ``prepare`` returns can be sent from another thread (connectors never touch the
+        database) while the next chunk is prepared; ``finish`` then records the outcome.
+        """
         works = [self.plan(obj, links.get(obj.source_id), reference_targets) for obj in objects]
-        self.execute_writes([w for w in works if w.action in ("create", "update")])
         # Disables and deletes wait for the end of the cycle: the accidental-deletion guard
         # (F23) must see how many there are before any is done.
         self.ctx.pending_removals.extend(
             (self.object_type, w) for w in works if w.action in ("disable", "delete")
         )
+        writes = [w for w in works if w.action in ("create", "update")]
+        operations = []
+        for number, work in enumerate(writes):
+            work.bulk_id = f"b{number}"
+            if work.action == "create":
+                operations.append(
+                    BulkOperation("POST", self.object_type, work.bulk_id, None, work.desired)
+                )
+            else:
+                operations.append(
+                    BulkOperation(
+                        "PATCH", self.object_type, work.bulk_id, work.link.target_id, work.changes
+                    )
+                )
+        return PreparedChunk(self, writes, operations)
+
+    def finish(
+        self,
+        prepared: "PreparedChunk",
+        results: list[BulkResult] | None,
+        error: BaseException | None,
+    ) -> None:
+        """Record what the target answered to a prepared chunk, then save its links."""
+        if error is not None:
+            if not isinstance(error, ConnectorError):
+                raise error
+            if error.stops_job:
+                raise StopCycle(error) from error
+            # The whole batch failed in transit: every object in it fails and is escrowed.
+            for work in prepared.writes:
+                self.fail_with_connector_error(work, error)
+        else:
+            by_bulk_id = {work.bulk_id: work for work in prepared.writes}
+            for result in results or []:
+                work = by_bulk_id.get(result.bulk_id)
+                if work is not None:
+                    self.complete_write(work, result)
         self.persist()
 
     def plan(
@@ -258,38 +327,6 @@ class ChunkSynchronizer:
         return evaluated.attributes
 
     # -- doing ----------------------------------------------------------------------------
-
-    def execute_writes(self, works: list[Work]) -> None:
-        if not works:
-            return
-        operations = []
-        by_bulk_id = {}
-        for number, work in enumerate(works):
-            work.bulk_id = f"b{number}"
-            by_bulk_id[work.bulk_id] = work
-            if work.action == "create":
-                operations.append(
-                    BulkOperation("POST", self.object_type, work.bulk_id, None, work.desired)
-                )
-            else:
-                operations.append(
-                    BulkOperation(
-                        "PATCH", self.object_type, work.bulk_id, work.link.target_id, work.changes
-                    )
-                )
-        try:
-            results = self.ctx.connector.bulk(operations)
-        except ConnectorError as error:
-            if error.stops_job:
-                raise StopCycle(error) from error
-            # The whole batch failed in transit: every object in it fails and is escrowed.
-            for work in works:
-                self.fail_with_connector_error(work, error)
-            return
-        for result in results:
-            work = by_bulk_id.get(result.bulk_id)
-            if work is not None:
-                self.complete_write(work, result)
 
     def complete_write(self, work: Work, result: BulkResult) -> None:
         error = result.error

@@ -15,7 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from ..models import ProvisionedObject, ProvisioningLogEntry, SyncCycle
-from ..security.redaction import REDACTED, is_secret_key
+from ..security.redaction import REDACTED, secret_key_checker
 
 LOG_BATCH = 500
 LINK_FIELDS = [
@@ -45,8 +45,9 @@ def modified_properties(
 ) -> list[dict[str, Any]]:
     """Old -> new for every changed property, secrets redacted."""
     rows = []
+    is_secret = secret_key_checker(secret_names)
     for name in new:
-        if is_secret_key(name, secret_names):
+        if is_secret(name):
             rows.append({"name": name, "old": REDACTED, "new": REDACTED})
         else:
             rows.append({"name": name, "old": old.get(name), "new": new[name]})

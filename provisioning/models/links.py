@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import LinkState, ObjectType
+from ..fields import BulkJSONField
 from .jobs import ProvisioningJob
 
 
@@ -21,7 +22,7 @@ class ProvisionedObject(models.Model):
     object_type = models.CharField(_("object type"), max_length=8, choices=ObjectType.choices)
     source_id = models.UUIDField(_("source object id"))
     target_id = models.CharField(_("target id"), max_length=256, blank=True)
-    last_exported = models.JSONField(_("last exported attributes"), default=dict, blank=True)
+    last_exported = BulkJSONField(_("last exported attributes"), default=dict, blank=True)
     exported_hash = models.CharField(_("hash of exported attributes"), max_length=64, blank=True)
     state = models.CharField(
         _("state"), max_length=16, choices=LinkState.choices, default=LinkState.PROVISIONED

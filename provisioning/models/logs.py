@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import LogAction, LogStatus, ObjectType
+from ..fields import BulkJSONField
 from .jobs import ProvisioningJob
 
 
@@ -36,9 +37,9 @@ class ProvisioningLogEntry(models.Model):
     action = models.CharField(_("action"), max_length=16, choices=LogAction.choices)
     status = models.CharField(_("status"), max_length=8, choices=LogStatus.choices)
     # [{"name": "Import", "status": "Success", "detail": "..."}, {"name": "Scope", ...}, ...]
-    steps = models.JSONField(_("steps"), default=list, blank=True)
+    steps = BulkJSONField(_("steps"), default=list, blank=True)
     # [{"name": "displayName", "old": "A", "new": "B"}, ...] with secrets redacted.
-    modified_properties = models.JSONField(_("modified properties"), default=list, blank=True)
+    modified_properties = BulkJSONField(_("modified properties"), default=list, blank=True)
     error_code = models.CharField(_("error code"), max_length=64, blank=True)
     reason = models.TextField(_("reason"), blank=True)
     recommendation = models.TextField(_("recommendation"), blank=True)
