@@ -24,6 +24,9 @@ class AuditEvent(models.Model):
     target = models.CharField(_("target"), max_length=512, blank=True)
     before = models.JSONField(_("old value"), default=dict, blank=True)
     after = models.JSONField(_("new value"), default=dict, blank=True)
+    # How the change came in: "portal" (a page), "admin" (the Django admin), "api:<token name>", or
+    # "system" (the engine, a command). Auditors ask "who, and through what".
+    channel = models.CharField(_("channel"), max_length=128, blank=True, default="portal")
 
     class Meta:
         verbose_name = _("audit event")

@@ -15,6 +15,7 @@ def record_audit(
     target: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    channel: str = "portal",
 ) -> AuditEvent:
     secret_names: tuple[str, ...] = ()
     if application is not None:
@@ -36,4 +37,5 @@ def record_audit(
         target=target,
         before=redact(before or {}, secret_names),
         after=redact(after or {}, secret_names),
+        channel=channel,
     )
