@@ -115,6 +115,7 @@ from .http import (
     RetryPolicy,
     safe_url,
 )
+from .scim import ScimConnector
 
 logger = logging.getLogger(__name__)
 
@@ -1151,3 +1152,71 @@ def build_gotomeeting_connector(
 
 
 register_connector("gotomeeting", build_gotomeeting_connector)  # type: ignore[arg-type]
+
+
+class GoToScimConnector(ScimConnector):
+    """The current *GoTo* gallery app: users and groups over SCIM 2.0 at the account's SCIM
+    base URL (the ``tenant_url`` credential), with the bearer token an access token obtained
+    by the same grants as :class:`GoToMeetingConnector` — normally the refresh token of the
+    Authorize step. The access token is renewed before it expires and once after a 401."""
+
+    kind = "goto_scim"
+
+    def __init__(
+        self,
+        credentials: Mapping[str, Any],
+        *,
+        token_url: str = DEFAULT_TOKEN_URL,
+        client_id: str = "",
+        client_secret: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        on_refresh_token: Callable[[str], None] | None = None,
+        api_url: str = "",
+        **options: Any,
+    ) -> None:
+        self._goto = GoToMeetingConnector(
+            credentials,
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            clock=clock,
+            on_refresh_token=on_refresh_token,
+            requests_per_second=None,
+            timeout=options.get("timeout", DEFAULT_TIMEOUT),
+            sleep=options.get("sleep", time.sleep),
+        )
+        super().__init__(
+            {"tenant_url": credentials.get("tenant_url"), "secret_token": ""}, **options
+        )
+
+    def _scrub(self, text: str) -> str:
+        return self._goto._scrub(super()._scrub(text))
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> HttpResponse:
+        for attempt in (1, 2):
+            token = self._goto._access_token()
+            self.http.default_headers["Authorization"] = f"Bearer {token}"
+            try:
+                return super()._request(method, url, **kwargs)
+            except CredentialsError as error:
+                if error.http_status == 401 and attempt == 1:
+                    self._goto._expire_token(token)
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        self._goto.close()
+        super().close()
+
+
+def build_goto_scim_connector(credentials: Mapping[str, Any], **options: Any) -> GoToScimConnector:
+    """The registry's factory for the *GoTo* gallery app: GoTo's OAuth settings, no Admin API."""
+    for name, value in goto_settings().as_options().items():
+        if name != "requests_per_second":
+            options.setdefault(name, value)
+    options.setdefault("requests_per_second", DEFAULT_REQUESTS_PER_SECOND)
+    return GoToScimConnector(credentials, **options)
+
+
+register_connector("goto_scim", build_goto_scim_connector)  # type: ignore[arg-type]

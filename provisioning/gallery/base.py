@@ -15,7 +15,7 @@ class CredentialField:
     name: str  # key in ProvisioningJob.credentials
     label: str
     secret: bool = False
-    kind: str = "text"  # text | url | password | email
+    kind: str = "text"  # text | url | password | email | oauth (the Authorize button)
     required: bool = True
     help_text: str = ""
 
@@ -65,6 +65,9 @@ class GalleryTemplate:
     tenant_url_pattern: str = ""
     quirks: tuple[str, ...] = field(default_factory=tuple)
     categories: tuple[str, ...] = field(default_factory=tuple)
+    # A line administrators must read before choosing the app (e.g. a retired integration),
+    # shown in the gallery and on the app's Overview.
+    notice: str = ""
 
     @property
     def secret_credential_names(self) -> tuple[str, ...]:
