@@ -193,6 +193,29 @@ def email_filter(email: str) -> str:
     return f'(email="(?i){REGEX_SPECIAL.sub(".", email)}")'
 
 
+class GrantFailedAfterCreate(BadRequestError):
+    """The user was added to the GoTo account, but its licence or admin roles were refused.
+
+    ``created_id`` is the new (or existing) user's key: the engine links the object, logs the
+    create as done — so it is never created twice — and logs this error as the failure of
+    the ``unapplied`` attributes, which the escrow retries. ``recommendation`` says what to do.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        created_id: str,
+        unapplied: tuple[str, ...],
+        recommendation: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.created_id = created_id
+        self.unapplied = unapplied
+        self.recommendation = recommendation
+
+
 def _as_bool(value: Any, default: bool = True) -> bool:
     """Read ``active``: booleans, Azure's strings "True"/"False", 1/0; None is ``default``."""
     if value is None or value == "":
@@ -1055,9 +1078,46 @@ class GoToMeetingConnector(Connector):
             if name in new_user and resource.get(name) not in (None, new_user[name]):
                 grants[name] = new_user[name]
         if grants:
-            self._put_user(resource["id"], grants)
+            try:
+                self._put_user(resource["id"], grants)
+            except ConnectorError as error:
+                if error.stops_job or error.retryable:
+                    raise
+                raise self._grant_failed(error, resource["id"]) from None
             resource.update(grants)
         return resource
+
+    def _grant_failed(self, error: ConnectorError, user_id: str) -> GrantFailedAfterCreate:
+        """The licence (or roles) refused right after the user was added: say which and why."""
+        if error.reason == "SEATS_EXCEEDED":
+            message = _(
+                "The user was added to GoTo, but there is no free GoToMeeting licence to grant."
+            )
+            recommendation = _(
+                "Free a seat or buy more seats of the GoToMeeting licence in GoTo's admin "
+                "centre; the licence is granted when the user is retried."
+            )
+            code = "GoToNoFreeLicence"
+        else:
+            message = _(
+                "The user was added to GoTo, but granting its licence and admin roles failed: "
+                "%(message)s"
+            ) % {"message": error.message}
+            recommendation = _(
+                "Check the GoToMeeting licence and the admin roles in GoTo; the grant is "
+                "retried with the user."
+            )
+            code = error.code
+        return GrantFailedAfterCreate(
+            message,
+            created_id=str(user_id),
+            unapplied=("active", "role"),
+            recommendation=recommendation,
+            code=code,
+            http_status=error.http_status,
+            detail=error.detail,
+            reason=error.reason,
+        )
 
     def update(
         self,

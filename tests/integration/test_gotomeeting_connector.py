@@ -18,7 +18,7 @@ from provisioning.connectors.errors import (
     NotFoundError,
     TransientError,
 )
-from provisioning.connectors.gotomeeting import GoToMeetingConnector
+from provisioning.connectors.gotomeeting import GoToMeetingConnector, GrantFailedAfterCreate
 from provisioning.connectors.http import NO_RETRY, RetryPolicy
 from provisioning.engine.cycle import run_cycle
 from provisioning.models import Assignment, ProvisionedObject, ProvisioningLogEntry
@@ -279,14 +279,20 @@ def test_list_pages_through_every_user_of_the_account(fake_goto, goto_connector)
     assert fake_goto.count("GET", "/users") == 2
 
 
-def test_a_seat_shortage_fails_that_user_only(fake_goto, goto_connector):
+def test_a_seat_shortage_after_the_create_names_the_created_user_and_what_to_do(
+    fake_goto, goto_connector
+):
     fake_goto.account.g2m_licence().seats = 1
     new_user(goto_connector, email="first@contoso.example")
 
-    with pytest.raises(BadRequestError) as raised:
+    with pytest.raises(GrantFailedAfterCreate) as raised:
         new_user(goto_connector, email="second@contoso.example")
 
-    assert raised.value.reason == "SEATS_EXCEEDED"
+    second = fake_goto.user_by_email("second@contoso.example")
+    assert raised.value.reason == "SEATS_EXCEEDED" and not raised.value.stops_job
+    assert raised.value.created_id == second["key"] and second["licenseKeys"] == []
+    assert "no free GoToMeeting licence" in raised.value.message
+    assert "seat" in raised.value.recommendation
 
 
 def test_groups_are_not_supported(goto_connector):
@@ -822,3 +828,46 @@ def test_persistent_429s_carry_the_connectors_own_code(fake_goto, make_goto_conn
         connector.find(ObjectType.USER, "email", "nobody@contoso.example")
 
     assert raised.value.code == "GOTO_429"
+
+
+@pytest.mark.django_db
+def test_a_cycle_without_a_free_licence_logs_the_create_done_and_the_licence_failed(
+    fake_goto, make_goto_connector
+):
+    application = add_application("gotomeeting", "GTM seats")
+    job = application.provisioning_job
+    job.credentials = {"admin_username": FAKE_ADMIN_EMAIL, "admin_password": FAKE_ADMIN_PASSWORD}
+    job.mode = ProvisioningMode.AUTOMATIC
+    job.save()
+    grace = DirectoryUserFactory(
+        user_principal_name="grace@contoso.example", given_name="Grace", surname="Hopper"
+    )
+    assign(application, grace, "User")
+    fake_goto.account.g2m_licence().seats = 0
+    connector = make_goto_connector()
+
+    run_cycle(job, connector=connector, initial=True)
+
+    target = fake_goto.user_by_email("grace@contoso.example")
+    assert target is not None and target["licenseKeys"] == []
+    link = ProvisionedObject.objects.get(job=job, source_id=grace.pk)
+    assert link.target_id == target["key"] and link.failure_count == 1
+    entries = ProvisioningLogEntry.objects.filter(source_id=grace.pk)
+    assert entries.filter(action="Create", status="Success").exists()
+    failure = entries.get(status="Failure")
+    assert failure.action == "Update"
+    assert "no free GoToMeeting licence" in failure.reason
+    assert "seat" in failure.recommendation
+
+    # A seat is freed; the retry grants the licence to the same account, never a second one.
+    fake_goto.account.g2m_licence().seats = 5
+    ProvisionedObject.objects.filter(pk=link.pk).update(next_retry_at=link.created_at)
+    run_cycle(job, connector=connector)
+
+    assert [u["key"] for u in fake_goto.users() if u["email"] == "grace@contoso.example"] == [
+        target["key"]
+    ]
+    assert fake_goto.user_by_email("grace@contoso.example")["licenseKeys"] == [
+        fake_goto.g2m_licence_key()
+    ]
+    assert fake_goto.count("POST", "/users") == 1
