@@ -318,6 +318,7 @@ class FakeGoTo:
         personal_access_token_grant_enabled: bool = True,
         retry_after: float | None = None,
         redirect_uris: tuple[str, ...] = (),
+        access_token_value: str | None = None,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -331,6 +332,9 @@ class FakeGoTo:
         # Seconds sent as Retry-After with a 429; None: no header (GoTo documents none).
         self.retry_after = retry_after
         self.redirect_uris: list[str] = list(redirect_uris)
+        # The access token to issue instead of a random one: tests point a SCIM server that
+        # accepts one fixed bearer token (the *GoTo* gallery app's target) at this fake.
+        self.access_token_value = access_token_value
         # The query strings of the user lists received (paging and filter shapes, for tests).
         self.user_queries: list[dict[str, list[str]]] = []
         self.accounts: dict[str, FakeAccount] = {}
@@ -786,7 +790,10 @@ class FakeGoTo:
                 return oauth_error(400, "unsupported_grant_type", f"Grant {grant!r}")
             self.grants[grant] += 1
             token = _IssuedToken(
-                uuid.uuid4().hex, refresh, admin.email.lower(), self.clock() + self.token_lifetime
+                self.access_token_value or uuid.uuid4().hex,
+                refresh,
+                admin.email.lower(),
+                self.clock() + self.token_lifetime,
             )
             self._tokens[token.access_token] = token
         answer = {
