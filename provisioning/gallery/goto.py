@@ -75,4 +75,5 @@ TEMPLATE = GalleryTemplate(
         "Replaces the Citrix GoToMeeting provisioning integration, which Microsoft retired.",
     ),
     categories=("Collaboration",),
+    credential_alternatives=(("refresh_token",), ("personal_access_token",)),
 )

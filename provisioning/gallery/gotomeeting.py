@@ -134,4 +134,9 @@ TEMPLATE = GalleryTemplate(
     ),
     categories=("Collaboration",),
     notice=RETIREMENT_NOTICE,
+    credential_alternatives=(
+        ("refresh_token",),
+        ("personal_access_token",),
+        ("admin_username", "admin_password"),
+    ),
 )

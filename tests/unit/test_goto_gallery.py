@@ -51,3 +51,20 @@ def test_the_goto_scim_connector_takes_goto_settings_and_the_tenant_url(settings
     assert connector._goto.grant == "authorization_code"
     assert connector._scrub("x refresh-Secret-9") == "x ••••"
     connector.close()
+
+
+def test_a_goto_job_is_configured_by_any_one_complete_way_to_connect():
+    template = get_template("gotomeeting")
+
+    assert not template.credentials_complete({})
+    assert not template.credentials_complete({"admin_username": "admin@contoso.example"})
+    assert template.credentials_complete(
+        {"admin_username": "admin@contoso.example", "admin_password": "pw"}
+    )
+    assert template.credentials_complete({"refresh_token": "r"})
+    assert template.credentials_complete({"personal_access_token": "p"})
+    goto = get_template("goto")
+    assert not goto.credentials_complete({"refresh_token": "r"})  # the Tenant URL is required
+    assert goto.credentials_complete(
+        {"tenant_url": "https://scim.example/v2", "refresh_token": "r"}
+    )
