@@ -10,7 +10,8 @@ What it speaks, from GoTo's public developer documentation (developer.goto.com; 
   1. ``refresh_token`` — from the **Authorize** step (authorization code with ``state`` and
      PKCE, see :func:`build_authorization_url` and :meth:`GoToMeetingConnector.exchange_code`).
      GoTo's refresh answer normally has no ``refresh_token``: the stored one is kept. A new one
-     in the answer replaces it (``on_refresh_token`` is told). A refused refresh token (revoked
+     in the answer replaces it, and ``on_refresh_token(old, new)`` is told (the registry's
+     factory stores it in the job, see :func:`store_rotated_refresh_token`). A refused refresh token (revoked
      or expired) is a :class:`CredentialsError` whose message says *reauthorize*.
   2. ``personal_access_token`` — for headless setups.
   3. ``password`` — the tutorial's Admin User Name and Admin Password: the *legacy* password
@@ -313,7 +314,7 @@ class GoToMeetingConnector(Connector):
         user_agent: str | None = None,
         session: requests.Session | None = None,
         verify: bool | str = True,
-        on_refresh_token: Callable[[str], None] | None = None,
+        on_refresh_token: Callable[[str, str], None] | None = None,
     ) -> None:
         self.username = str(credentials.get("admin_username") or "").strip()
         self._password = str(credentials.get("admin_password") or "")
@@ -491,7 +492,7 @@ class GoToMeetingConnector(Connector):
         if not token.refresh_token:
             return _Token(token.access_token, refresh_token, token.expires_at)
         if token.refresh_token != refresh_token and self._on_refresh_token is not None:
-            self._on_refresh_token(token.refresh_token)
+            self._on_refresh_token(refresh_token, token.refresh_token)
         return token
 
     def exchange_code(self, code: str, *, redirect_uri: str, code_verifier: str) -> dict[str, str]:
@@ -1198,6 +1199,28 @@ class GoToMeetingConnector(Connector):
         self.http.close()
 
 
+def store_rotated_refresh_token(old: str, new: str) -> None:
+    """Keep a refresh token GoTo replaced in the job that held the old one.
+
+    GoTo answers a refresh with a new refresh token when the old one expired; the old one then
+    stops working, so the new one must outlive this connector. The connector itself never
+    touches the ORM: the registry's factories wire this callback, which hands the tokens to
+    :func:`provisioning.services.goto_authorization.replace_refresh_token` when the portal runs
+    (and does nothing in plain scripts). A failure here is logged, never raised: the cycle goes
+    on with the new token.
+    """
+    try:
+        from django.apps import apps
+
+        if not apps.ready:
+            return
+        from provisioning.services.goto_authorization import replace_refresh_token
+
+        replace_refresh_token(old, new)
+    except Exception:  # never break a cycle over bookkeeping
+        logger.exception("Could not store the refresh token GoTo issued")
+
+
 def build_gotomeeting_connector(
     credentials: Mapping[str, Any], **options: Any
 ) -> GoToMeetingConnector:
@@ -1208,6 +1231,7 @@ def build_gotomeeting_connector(
     """
     for name, value in goto_settings().as_options().items():
         options.setdefault(name, value)
+    options.setdefault("on_refresh_token", store_rotated_refresh_token)
     return GoToMeetingConnector(credentials, **options)
 
 
@@ -1230,7 +1254,7 @@ class GoToScimConnector(ScimConnector):
         client_id: str = "",
         client_secret: str = "",
         clock: Callable[[], float] = time.monotonic,
-        on_refresh_token: Callable[[str], None] | None = None,
+        on_refresh_token: Callable[[str, str], None] | None = None,
         api_url: str = "",
         **options: Any,
     ) -> None:
@@ -1276,6 +1300,7 @@ def build_goto_scim_connector(credentials: Mapping[str, Any], **options: Any) ->
         if name != "requests_per_second":
             options.setdefault(name, value)
     options.setdefault("requests_per_second", DEFAULT_REQUESTS_PER_SECOND)
+    options.setdefault("on_refresh_token", store_rotated_refresh_token)
     return GoToScimConnector(credentials, **options)
 
 

@@ -166,6 +166,25 @@ def store_authorization(application: Application, refresh_token: str, principal:
     refresh_configuration_state(job)
 
 
+@transaction.atomic
+def replace_refresh_token(old: str, new: str) -> int:
+    """Store the refresh token GoTo issued in place of ``old`` in every job that held ``old``
+    (credentials are encrypted, so the few jobs of apps with an Authorize step are read)."""
+    if not old or not new or old == new:
+        return 0
+    from ..gallery import all_templates
+
+    slugs = [t.slug for t in all_templates() if any(f.kind == "oauth" for f in t.credential_fields)]
+    replaced = 0
+    jobs = ProvisioningJob.objects.select_for_update().filter(application__template_slug__in=slugs)
+    for job in jobs:
+        if job.credentials.get("refresh_token") == old:
+            job.credentials = {**job.credentials, "refresh_token": new}
+            job.save(update_fields=["credentials", "updated_at"])
+            replaced += 1
+    return replaced
+
+
 def authorization_status(job: ProvisioningJob) -> dict[str, Any]:
     """Who authorized and when (for the page); never the token."""
     credentials = job.credentials

@@ -194,3 +194,21 @@ def test_a_revoked_refresh_token_quarantines_the_job_and_the_email_says_reauthor
     assert "reauthorize" in mail.body
     assert job.credentials["refresh_token"] not in mail.body
     assert goto_portal.user_by_email("ada@contoso.example") is None
+
+
+def test_a_refresh_token_goto_replaces_during_a_cycle_is_stored_in_the_job(
+    client, admin, app, goto_portal
+):
+    callback(client, consent(start_authorize(client, app)))
+    job = ProvisioningJob.objects.get(pk=app.provisioning_job.pk)
+    old = job.credentials["refresh_token"]
+    assign(app, DirectoryUserFactory(user_principal_name="ada@contoso.example"), "User")
+    goto_portal.rotate_refresh_token_next()
+
+    run_cycle(job, initial=True)
+
+    job.refresh_from_db()
+    assert job.credentials["refresh_token"] != old
+    assert goto_portal.refresh_token_valid(job.credentials["refresh_token"])
+    assert job.credentials["authorized_by"] == "alex"
+    assert goto_portal.user_by_email("ada@contoso.example") is not None

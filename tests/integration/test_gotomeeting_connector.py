@@ -667,7 +667,10 @@ def test_a_refresh_answer_without_a_refresh_token_keeps_the_stored_one(
     refresh_token, _exchanger = goto_authorized
     rotated = []
     connector = make_goto_connector(
-        "", "", credentials={"refresh_token": refresh_token}, on_refresh_token=rotated.append
+        "",
+        "",
+        credentials={"refresh_token": refresh_token},
+        on_refresh_token=lambda old, new: rotated.append((old, new)),
     )
     connector.account_key()
 
@@ -688,7 +691,10 @@ def test_a_new_refresh_token_in_the_answer_replaces_the_old_one_and_is_reported(
     refresh_token, _exchanger = goto_authorized
     rotated = []
     connector = make_goto_connector(
-        "", "", credentials={"refresh_token": refresh_token}, on_refresh_token=rotated.append
+        "",
+        "",
+        credentials={"refresh_token": refresh_token},
+        on_refresh_token=lambda old, new: rotated.append((old, new)),
     )
     fake_goto.rotate_refresh_token_next()
 
@@ -696,8 +702,9 @@ def test_a_new_refresh_token_in_the_answer_replaces_the_old_one_and_is_reported(
     goto_clock.advance(3600)
     connector.find(ObjectType.USER, "email", "nobody@contoso.example")
 
-    assert rotated and connector.refresh_token == rotated[0] != refresh_token
-    assert fake_goto.refresh_token_valid(rotated[0])
+    ((old, new),) = rotated
+    assert old == refresh_token and connector.refresh_token == new != refresh_token
+    assert fake_goto.refresh_token_valid(new) and not fake_goto.refresh_token_valid(old)
 
 
 def test_a_revoked_refresh_token_stops_the_job_asking_to_reauthorize(
