@@ -83,6 +83,11 @@ urlpatterns = [
         name="goto-authorize",
     ),
     path(
+        f"{APP}provisioning/authorize/remove/",
+        goto_authorize.goto_deauthorize,
+        name="goto-deauthorize",
+    ),
+    path(
         "goto/authorize/callback/",
         goto_authorize.goto_authorize_callback,
         name="goto-authorize-callback",

@@ -167,6 +167,28 @@ def store_authorization(application: Application, refresh_token: str, principal:
 
 
 @transaction.atomic
+def remove_authorization(application: Application, actor: Any) -> bool:
+    """Forget the Authorize step's refresh token (e.g. to use another way to connect)."""
+    job = ProvisioningJob.objects.select_for_update().get(pk=application.provisioning_job.pk)
+    names = ("refresh_token", *AUTHORIZATION_DETAILS)
+    if not any(name in job.credentials for name in names):
+        return False
+    principal = job.credentials.get("authorized_principal", "")
+    job.credentials = {k: v for k, v in job.credentials.items() if k not in names}
+    job.save(update_fields=["credentials", "updated_at"])
+    record_audit(
+        AuditActivity.UPDATE_SETTINGS,
+        actor=actor,
+        application=application,
+        target=application.name,
+        before={"authorized": principal or "GoTo"},
+        after={"authorized": ""},
+    )
+    refresh_configuration_state(job)
+    return True
+
+
+@transaction.atomic
 def replace_refresh_token(old: str, new: str) -> int:
     """Store the refresh token GoTo issued in place of ``old`` in every job that held ``old``
     (credentials are encrypted, so the few jobs of apps with an Authorize step are read)."""

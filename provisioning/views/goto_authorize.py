@@ -1,6 +1,7 @@
 """Provisioning > Admin Credentials > Authorize (GoTo apps), and the portal's OAuth callback.
 
-``goto_authorize`` (POST, administrators) sends the browser to GoTo's authorization endpoint;
+``goto_authorize`` (POST, administrators) sends the browser to GoTo's authorization endpoint
+(``goto_deauthorize`` forgets the stored authorization);
 ``goto_authorize_callback`` (GET, where GoTo redirects back) completes the grant and returns to
 the application's Provisioning tab with the outcome. Both only call
 :mod:`provisioning.services.goto_authorization`.
@@ -18,6 +19,7 @@ from ..services.goto_authorization import (
     AuthorizationRefused,
     begin_authorization,
     complete_authorization,
+    remove_authorization,
 )
 from .access import administrator_page, portal_page
 from .blade import get_application
@@ -38,6 +40,15 @@ def goto_authorize(request: HttpRequest, application_id: int) -> HttpResponse:
         messages.error(request, str(refusal))
         return redirect("provisioning", application.pk)
     return redirect(url)
+
+
+@require_POST
+@portal_page
+def goto_deauthorize(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = get_application(application_id)
+    if remove_authorization(application, request.user):
+        messages.success(request, _("The authorization was removed."))
+    return redirect("provisioning", application.pk)
 
 
 @never_cache

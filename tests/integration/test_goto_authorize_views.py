@@ -212,3 +212,40 @@ def test_a_refresh_token_goto_replaces_during_a_cycle_is_stored_in_the_job(
     assert goto_portal.refresh_token_valid(job.credentials["refresh_token"])
     assert job.credentials["authorized_by"] == "alex"
     assert goto_portal.user_by_email("ada@contoso.example") is not None
+
+
+def test_remove_authorization_forgets_the_refresh_token_and_the_legacy_way_is_used(
+    client, admin, app, goto_portal
+):
+    callback(client, consent(start_authorize(client, app)))
+    job = ProvisioningJob.objects.get(pk=app.provisioning_job.pk)
+    job.credentials = {
+        **job.credentials,
+        "admin_username": "team.admin@contoso.example",
+        "admin_password": "fake-admin-Passw0rd!",
+    }
+    job.save()
+
+    response = client.post(reverse("goto-deauthorize", args=[app.pk]))
+
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert "refresh_token" not in job.credentials and "authorized_by" not in job.credentials
+    # The page sends the user name back; the password is the stored one.
+    data = {"mode": "Automatic", "credential_admin_username": "team.admin@contoso.example"}
+    page = client.post(reverse("test-connection", args=[app.pk]), data).content.decode()
+    assert "Testing connection succeeded." in page and "the legacy password grant" in page
+
+
+def test_the_overview_and_the_gallery_say_microsoft_retired_gotomeeting_for_goto(
+    client, admin, app
+):
+    notice = app.template.notice
+
+    overview = client.get(reverse("application-overview", args=[app.pk])).content.decode()
+    gallery = client.get(reverse("application-add"), {"template": "gotomeeting"}).content.decode()
+    other = make_application("goto", "Contoso GoTo")
+    goto_overview = client.get(reverse("application-overview", args=[other.pk])).content.decode()
+
+    assert "retired" in notice and notice in overview and notice in gallery
+    assert notice not in goto_overview
