@@ -106,7 +106,8 @@ def main() -> int:
         f"  worker, beat: Celery on the {broker} broker\n"
         + (
             f"  GoTo:         a local fake of GoTo's API at http://127.0.0.1:{goto_port} (not GoTo); "
-            f"Admin User Name {FAKE_ADMIN_EMAIL}, Admin Password {FAKE_ADMIN_PASSWORD}\n"
+            f"Admin User Name {FAKE_ADMIN_EMAIL}, Admin Password {FAKE_ADMIN_PASSWORD} "
+            "(also the sign-in of its Authorize page)\n"
             if fake_goto
             else ""
         )
