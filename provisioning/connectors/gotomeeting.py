@@ -1297,9 +1297,7 @@ class GoToScimConnector(ScimConnector):
 def build_goto_scim_connector(credentials: Mapping[str, Any], **options: Any) -> GoToScimConnector:
     """The registry's factory for the *GoTo* gallery app: GoTo's OAuth settings, no Admin API."""
     for name, value in goto_settings().as_options().items():
-        if name != "requests_per_second":
-            options.setdefault(name, value)
-    options.setdefault("requests_per_second", DEFAULT_REQUESTS_PER_SECOND)
+        options.setdefault(name, value)
     options.setdefault("on_refresh_token", store_rotated_refresh_token)
     return GoToScimConnector(credentials, **options)
 
