@@ -279,14 +279,17 @@ def _error_fields(body: Any) -> tuple[str, str]:
 class GoToMeetingConnector(Connector):
     """Provision GoToMeeting users, licences and admin roles through GoTo's Admin API.
 
-    Credentials: ``admin_username`` and ``admin_password`` (the gallery's form).
+    Credentials (the job's, see ``gallery/gotomeeting.py``): ``refresh_token`` (and
+    ``authorized_principal``) from the Authorize step, ``personal_access_token``, or the legacy
+    ``admin_username`` and ``admin_password``; the first complete one is used.
     Options: ``token_url``, ``api_url``, ``client_id``, ``client_secret`` (the GOTO_*
     settings, see :mod:`.goto_settings`); ``administrator_roles`` granted with the
     *Administrator* role; ``license_key`` to pin one GoToMeeting licence when the account has
     several; ``timeout``; ``retry``; ``requests_per_second`` (default 10, GoTo's limit) or a
     shared ``rate_limiter``; ``sleep`` and ``clock`` (tests inject a virtual clock: token
     expiry and the rate limiter use it); ``rng``; ``dry_run`` with ``recorder``;
-    ``on_request``; ``user_agent``; ``session``; ``verify``.
+    ``on_request``; ``user_agent``; ``session``; ``verify``; ``on_refresh_token(old, new)``
+    when GoTo replaces the refresh token.
     """
 
     kind = "gotomeeting"
