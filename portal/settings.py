@@ -209,10 +209,13 @@ PROVISIONING_LOG_RETENTION_DAYS = env.int("PROVISIONING_LOG_RETENTION_DAYS", def
 PROVISIONING_DEFAULT_INTERVAL_MINUTES = env.int("PROVISIONING_DEFAULT_INTERVAL_MINUTES", default=20)
 DIRECTORY_RECYCLE_BIN_DAYS = 30
 
-# GoTo (Citrix GoToMeeting) API: OAuth token endpoint, Admin API and the OAuth client the portal
-# is registered as with GoTo (the admin's user name and password come from the job's credentials).
+# GoTo (Citrix GoToMeeting) API: OAuth token and authorization endpoints, Admin API and the OAuth
+# client the portal is registered as with GoTo (each job's grant is in the job's credentials).
 GOTO_OAUTH_TOKEN_URL = env.str(
-    "GOTO_OAUTH_TOKEN_URL", default="https://api.getgo.com/oauth/v2/token"
+    "GOTO_OAUTH_TOKEN_URL", default="https://authentication.logmeininc.com/oauth/token"
+)
+GOTO_OAUTH_AUTHORIZE_URL = env.str(
+    "GOTO_OAUTH_AUTHORIZE_URL", default="https://authentication.logmeininc.com/oauth/authorize"
 )
 GOTO_ADMIN_API_URL = env.str("GOTO_ADMIN_API_URL", default="https://api.getgo.com/admin/rest/v1")
 GOTO_CLIENT_ID = env.str("GOTO_CLIENT_ID", default="")

@@ -9,6 +9,7 @@ from .views import (
     attribute_mappings,
     audit_logs,
     gallery,
+    goto_authorize,
     home,
     on_demand,
     overview,
@@ -76,4 +77,19 @@ urlpatterns = [
         name="provisioning-log-detail",
     ),
     path(f"{APP}audit-logs/", audit_logs.audit_logs, name="audit-logs"),
+    path(
+        f"{APP}provisioning/authorize/",
+        goto_authorize.goto_authorize,
+        name="goto-authorize",
+    ),
+    path(
+        f"{APP}provisioning/authorize/remove/",
+        goto_authorize.goto_deauthorize,
+        name="goto-deauthorize",
+    ),
+    path(
+        "goto/authorize/callback/",
+        goto_authorize.goto_authorize_callback,
+        name="goto-authorize-callback",
+    ),
 ]

@@ -45,7 +45,7 @@ def main() -> int:
     goto_port = env.get("DEMO_GOTO_PORT", "8082")
     fake_goto = "GOTO_ADMIN_API_URL" not in env
     if fake_goto:
-        from tests.fakes.goto_api import (
+        from provisioning.demo.goto_api import (
             FAKE_ADMIN_EMAIL,
             FAKE_ADMIN_PASSWORD,
             FAKE_CLIENT_ID,
@@ -53,7 +53,8 @@ def main() -> int:
         )
 
         env.update(
-            GOTO_OAUTH_TOKEN_URL=f"http://127.0.0.1:{goto_port}/oauth/v2/token",
+            GOTO_OAUTH_TOKEN_URL=f"http://127.0.0.1:{goto_port}/oauth/token",
+            GOTO_OAUTH_AUTHORIZE_URL=f"http://127.0.0.1:{goto_port}/oauth/authorize",
             GOTO_ADMIN_API_URL=f"http://127.0.0.1:{goto_port}/admin/rest/v1",
             GOTO_CLIENT_ID=FAKE_CLIENT_ID,
             GOTO_CLIENT_SECRET=FAKE_CLIENT_SECRET,
@@ -67,7 +68,13 @@ def main() -> int:
             "--bearer-token", demo_token,
         ],
         **(
-            {"demo-goto": [sys.executable, "-m", "tests.fakes.goto_api", "--port", goto_port]}
+            {
+                "demo-goto": [
+                    sys.executable, "-m", "provisioning.demo.goto_api", "--port", goto_port,
+                    # The portal's Authorize callback, as registered on GoTo's OAuth client.
+                    "--redirect-uri", f"{env['PORTAL_BASE_URL']}/goto/authorize/callback/",
+                ]
+            }
             if fake_goto
             else {}
         ),
@@ -99,7 +106,8 @@ def main() -> int:
         f"  worker, beat: Celery on the {broker} broker\n"
         + (
             f"  GoTo:         a local fake of GoTo's API at http://127.0.0.1:{goto_port} (not GoTo); "
-            f"Admin User Name {FAKE_ADMIN_EMAIL}, Admin Password {FAKE_ADMIN_PASSWORD}\n"
+            f"Admin User Name {FAKE_ADMIN_EMAIL}, Admin Password {FAKE_ADMIN_PASSWORD} "
+            "(also the sign-in of its Authorize page)\n"
             if fake_goto
             else ""
         )

@@ -1,23 +1,39 @@
 """The GoToMeeting connector: GoTo's Admin API behind the :class:`Connector` interface.
 
-What it speaks, from GoTo's public developer reference (developer.goto.com):
+What it speaks, from GoTo's public developer documentation (developer.goto.com; the fake in
+``provisioning/demo/goto_api.py`` names the page of each behaviour):
 
-- **Token**: OAuth2 *password grant* at ``token_url`` with the application's Admin User Name and
-  Admin Password, the portal's OAuth client in an HTTP Basic header, a form-encoded body. The
-  answer carries ``access_token``, ``expires_in`` and usually a ``refresh_token``. The token is
-  cached until shortly before it expires; then the refresh grant is tried, and the password
-  grant again when there is no refresh token or it is refused. A 401 on an API call drops the
-  token and retries that call once with a new one.
+- **Token**: ``POST`` to ``token_url`` (default ``authentication.logmeininc.com/oauth/token``,
+  the host of GoTo's token retrieval migration guide) with the portal's OAuth client in an
+  HTTP Basic header and a form body. Three grants, in this order of preference:
+
+  1. ``refresh_token`` — from the **Authorize** step (authorization code with ``state`` and
+     PKCE, see :func:`build_authorization_url` and :meth:`GoToMeetingConnector.exchange_code`).
+     GoTo's refresh answer normally has no ``refresh_token``: the stored one is kept. A new one
+     in the answer replaces it, and ``on_refresh_token(old, new)`` is told (the registry's
+     factory stores it in the job, see :func:`store_rotated_refresh_token`). A refused refresh token (revoked
+     or expired) is a :class:`CredentialsError` whose message says *reauthorize*.
+  2. ``personal_access_token`` — for headless setups.
+  3. ``password`` — the tutorial's Admin User Name and Admin Password: the *legacy* password
+     grant, which GoTo keeps only for OAuth clients that still have it enabled.
+
+  The access token is cached until shortly before it expires, then renewed. A 401 on an API
+  call drops the token and retries that call once with a new one.
 - **Account**: ``GET /me`` lists the admin's ``accounts[].key``; the first account is used.
-- **Users**: ``GET /accounts/{key}/users?filter=email eq "…"`` (also paged with
-  ``offset``/``limit``), ``POST /accounts/{key}/users`` with
-  ``{"users": [{email, firstName, lastName}], "suppressEmail": true}``,
-  ``GET|PUT|DELETE /accounts/{key}/users/{userKey}``.
+- **Users**: ``GET /accounts/{key}/users`` paged with ``pageSize``/``offset`` and filtered with
+  ``filter=(email="…")`` (GoTo's Page-Sort-Filter reference; the value is a regular
+  expression, so the answer is filtered again here for an exact, case-insensitive match),
+  ``POST /accounts/{key}/users`` with ``{"users": [{email, firstName, lastName}],
+  "suppressEmail": true}`` — which answers ``key`` and ``email``, existing users included
+  (a match, never a conflict) — and ``GET|PUT|DELETE /accounts/{key}/users/{userKey}``.
 - **Licences and admin roles**: ``GET /accounts/{key}/licenses`` names the licences and their
   ``products``; the GoToMeeting licence is the one whose products include ``G2M``. A user's
-  ``licenseKeys`` and ``adminRoles`` are written with ``PUT /accounts/{key}/users/{userKey}``.
-- **Limits**: 10 requests per second by default; 429 comes without Retry-After, so the
-  :class:`~.http.RetryPolicy`'s exponential backoff is all there is.
+  ``licenseKeys`` and ``adminRoles`` are written with ``PUT`` after reading the user, so
+  licences of other products and admin roles this connector does not manage are kept.
+- **Limits**: 10 requests per second by default. GoTo's rate-limit page does not mention
+  ``Retry-After``: it is honoured when present, and the :class:`~.http.RetryPolicy`'s
+  exponential backoff applies when absent. Failures carry this connector's own codes
+  (``GOTO_429``, ``GOTO_503``…), never the SCIM connector's.
 
 How the engine's flat attributes map onto that (targets named by ``gallery/gotomeeting.py``):
 
@@ -28,9 +44,10 @@ How the engine's flat attributes map onto that (targets named by ``gallery/gotom
               admin roles this connector grants with it). The GoTo account itself stays:
               disabling never deletes (F17). Azure's string "False" counts as False.
 ``role``      ``User``: the licence. ``Administrator``: the licence and the admin roles in
-              ``administrator_roles`` (default ``["MANAGE_ACCOUNT"]``: account management
-              without the owner-level ``SUPER_USER``, which a provisioning service should
-              never hand out; a Team Admin cannot grant it either).
+              ``administrator_roles`` (default ``["MANAGE_USERS"]``, GoTo's documented role
+              to create, modify and delete users; never the owner-level ``SUPER_USER``,
+              which a provisioning service should not hand out and a Team Admin cannot
+              grant).
 ============  =====================================================================
 
 Roles are authoritative for the roles this connector manages: a user provisioned as *User*
@@ -38,17 +55,20 @@ loses ``administrator_roles`` granted by hand in GoTo, while other admin roles (
 products' licences) are left alone.
 
 Groups are not part of this template: every group operation raises :class:`BadRequestError`.
-Secrets (the admin password, the client secret and the tokens) never appear in messages,
-details or logs.
+Secrets (the admin password, the personal access token, the client secret and the tokens)
+never appear in messages, details or logs.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import math
 import random
+import re
+import secrets
 import threading
 import time
 import uuid
@@ -96,13 +116,16 @@ from .http import (
     RetryPolicy,
     safe_url,
 )
+from .scim import ScimConnector
 
 logger = logging.getLogger(__name__)
 
 G2M_PRODUCT = "G2M"
 ROLE_USER = "User"
 ROLE_ADMINISTRATOR = "Administrator"
-DEFAULT_ADMINISTRATOR_ROLES = ("MANAGE_ACCOUNT",)
+DEFAULT_ADMINISTRATOR_ROLES = ("MANAGE_USERS",)
+# The owner-level role: an admin holding it counts as Administrator, but it is never granted.
+OWNER_ROLE = "SUPER_USER"
 USER_ATTRIBUTES = ("email", "firstName", "lastName", "active", "role")
 NAME_ATTRIBUTES = ("email", "firstName", "lastName")
 MAX_PAGE_SIZE = 100
@@ -112,10 +135,9 @@ DEFAULT_TOKEN_LIFETIME = 3600.0
 TOKEN_EXPIRY_MARGIN = 60.0
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 DRY_RUN_RECORD_LIMIT = 10_000
-TEAM_ADMIN_HINT = (
-    "ensure your Citrix GoToMeeting account has Team Admin permissions and try the "
-    "Admin Credentials step again."
-)
+# Characters with a meaning in the regular expression of GoTo's filter values.
+REGEX_SPECIAL = re.compile(r"[.^$*+?{}\[\]\\|()]")
+REAUTHORIZE = "reauthorize"
 
 
 class _TokenClient(HttpClient):
@@ -138,6 +160,61 @@ class _Token:
     access_token: str
     refresh_token: str
     expires_at: float  # on the connector's clock
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE ``code_verifier`` and its ``S256`` ``code_challenge`` (RFC 7636 §4.1–4.2)."""
+    verifier = secrets.token_urlsafe(64)[:96]
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def build_authorization_url(
+    authorize_url: str, *, client_id: str, redirect_uri: str, state: str, code_challenge: str
+) -> str:
+    """Where the Authorize button sends the administrator: GoTo's authorization endpoint with
+    the portal's client, its callback, the anti-forgery ``state`` and the PKCE challenge."""
+    query = urlencode(
+        {
+            "client_id": client_id,
+            "response_type": "code",
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    return f"{authorize_url}{'&' if '?' in authorize_url else '?'}{query}"
+
+
+def email_filter(email: str) -> str:
+    """GoTo's documented filter for one e-mail: ``(email="…")``, whose value is a regular
+    expression. Characters special to it become ``.`` (any character), so the address still
+    matches itself; the answer is filtered for the exact address afterwards."""
+    return f'(email="(?i){REGEX_SPECIAL.sub(".", email)}")'
+
+
+class GrantFailedAfterCreate(BadRequestError):
+    """The user was added to the GoTo account, but its licence or admin roles were refused.
+
+    ``created_id`` is the new (or existing) user's key: the engine links the object, logs the
+    create as done — so it is never created twice — and logs this error as the failure of
+    the ``unapplied`` attributes, which the escrow retries. ``recommendation`` says what to do.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        created_id: str,
+        unapplied: tuple[str, ...],
+        recommendation: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.created_id = created_id
+        self.unapplied = unapplied
+        self.recommendation = recommendation
 
 
 def _as_bool(value: Any, default: bool = True) -> bool:
@@ -202,14 +279,17 @@ def _error_fields(body: Any) -> tuple[str, str]:
 class GoToMeetingConnector(Connector):
     """Provision GoToMeeting users, licences and admin roles through GoTo's Admin API.
 
-    Credentials: ``admin_username`` and ``admin_password`` (the gallery's form).
+    Credentials (the job's, see ``gallery/gotomeeting.py``): ``refresh_token`` (and
+    ``authorized_principal``) from the Authorize step, ``personal_access_token``, or the legacy
+    ``admin_username`` and ``admin_password``; the first complete one is used.
     Options: ``token_url``, ``api_url``, ``client_id``, ``client_secret`` (the GOTO_*
     settings, see :mod:`.goto_settings`); ``administrator_roles`` granted with the
     *Administrator* role; ``license_key`` to pin one GoToMeeting licence when the account has
     several; ``timeout``; ``retry``; ``requests_per_second`` (default 10, GoTo's limit) or a
     shared ``rate_limiter``; ``sleep`` and ``clock`` (tests inject a virtual clock: token
     expiry and the rate limiter use it); ``rng``; ``dry_run`` with ``recorder``;
-    ``on_request``; ``user_agent``; ``session``; ``verify``.
+    ``on_request``; ``user_agent``; ``session``; ``verify``; ``on_refresh_token(old, new)``
+    when GoTo replaces the refresh token.
     """
 
     kind = "gotomeeting"
@@ -237,9 +317,15 @@ class GoToMeetingConnector(Connector):
         user_agent: str | None = None,
         session: requests.Session | None = None,
         verify: bool | str = True,
+        on_refresh_token: Callable[[str, str], None] | None = None,
     ) -> None:
         self.username = str(credentials.get("admin_username") or "").strip()
         self._password = str(credentials.get("admin_password") or "")
+        # The refresh token stored by the Authorize step, and who authorized.
+        self._authorized_refresh_token = str(credentials.get("refresh_token") or "")
+        self.authorized_principal = str(credentials.get("authorized_principal") or "")
+        self._personal_access_token = str(credentials.get("personal_access_token") or "")
+        self._on_refresh_token = on_refresh_token
         self.token_url = str(token_url or DEFAULT_TOKEN_URL)
         self.api_url = str(api_url or DEFAULT_ADMIN_API_URL).rstrip("/")
         self.client_id = str(client_id or "")
@@ -295,7 +381,12 @@ class GoToMeetingConnector(Connector):
     # -- secrets ------------------------------------------------------------------------
 
     def _secrets(self) -> list[str]:
-        values = [self._password, self._client_secret]
+        values = [
+            self._password,
+            self._client_secret,
+            self._authorized_refresh_token,
+            self._personal_access_token,
+        ]
         token = self._token
         if token is not None:
             values += [token.access_token, token.refresh_token]
@@ -309,9 +400,30 @@ class GoToMeetingConnector(Connector):
         return text
 
     def _scrubbed(self, error: ConnectorError) -> ConnectorError:
+        """Secrets out, and the connector's own error code (``GOTO_429``, not ``SCIM_429``)."""
         error.message = self._scrub(error.message)
         error.detail = self._scrub(error.detail)
+        if error.code.startswith("SCIM_"):
+            error.code = "GOTO_" + error.code.removeprefix("SCIM_")
         return error
+
+    @property
+    def grant(self) -> str:
+        """How this connector signs in: ``authorization_code``, ``personal_access_token``,
+        ``password`` or ``""`` (nothing to sign in with)."""
+        if self._authorized_refresh_token:
+            return "authorization_code"
+        if self._personal_access_token:
+            return "personal_access_token"
+        if self.username and self._password:
+            return "password"
+        return ""
+
+    @property
+    def refresh_token(self) -> str:
+        """The refresh token in use (the stored one unless GoTo issued a new one)."""
+        token = self._token
+        return (token.refresh_token if token else "") or self._authorized_refresh_token
 
     # -- the token ------------------------------------------------------------------------
 
@@ -320,7 +432,7 @@ class GoToMeetingConnector(Connector):
             token = self._token
             if token is not None and self._clock() < token.expires_at:
                 return token.access_token
-            self._token = self._new_token(token.refresh_token if token else "")
+            self._token = self._new_token(token)
             self.http.default_headers["Authorization"] = f"Bearer {self._token.access_token}"
             return self._token.access_token
 
@@ -331,25 +443,88 @@ class GoToMeetingConnector(Connector):
             if token is not None and token.access_token == access_token:
                 self._token = _Token(token.access_token, token.refresh_token, -math.inf)
 
-    def _new_token(self, refresh_token: str) -> _Token:
-        if refresh_token:
+    def _new_token(self, previous: _Token | None) -> _Token:
+        """Renew the access token with the best grant there is (see the module docstring)."""
+        grant = self.grant
+        if grant == "authorization_code":
+            refresh = (previous.refresh_token if previous else "") or self._authorized_refresh_token
+            return self._refresh(refresh, authorized=True)
+        if previous is not None and previous.refresh_token:
             try:
-                return self._token_request(
-                    {"grant_type": "refresh_token", "refresh_token": refresh_token}, "refresh"
-                )
+                return self._refresh(previous.refresh_token, authorized=False)
             except (CredentialsError, BadRequestError) as error:
                 logger.info("GoTo refused the refresh token (%s); signing in again", error.code)
-        if not self.username or not self._password:
-            raise CredentialsError(
-                _("The Admin User Name and Admin Password of Citrix GoToMeeting are required."),
-                code="MissingCredentials",
+        if grant == "personal_access_token":
+            return self._token_request(
+                {"grant_type": "personal_access_token", "pat": self._personal_access_token},
+                "personal_access_token",
             )
-        return self._token_request(
-            {"grant_type": "password", "username": self.username, "password": self._password},
-            "password",
+        if grant == "password":
+            return self._token_request(
+                {"grant_type": "password", "username": self.username, "password": self._password},
+                "password",
+            )
+        raise CredentialsError(
+            _(
+                "GoTo is not authorized yet: click Authorize, or enter a personal access "
+                "token, or the Admin User Name and Admin Password (legacy password grant)."
+            ),
+            code="MissingCredentials",
         )
 
-    def _token_request(self, form: dict[str, str], grant: str) -> _Token:
+    def _refresh(self, refresh_token: str, *, authorized: bool) -> _Token:
+        """The refresh grant. GoTo's answer normally has no refresh token: keep ours."""
+        try:
+            token = self._token_request(
+                {"grant_type": "refresh_token", "refresh_token": refresh_token}, "refresh"
+            )
+        except (CredentialsError, BadRequestError) as error:
+            if not authorized:
+                raise
+            raise CredentialsError(
+                _(
+                    "GoTo refused the refresh token of the Authorize step (it was revoked or has "
+                    "expired): reauthorize — open the Provisioning tab, click Authorize and "
+                    "sign in to GoTo again."
+                ),
+                code="GoToReauthorize",
+                http_status=error.http_status,
+                detail=error.detail,
+                reason=REAUTHORIZE,
+            ) from None
+        if not token.refresh_token:
+            return _Token(token.access_token, refresh_token, token.expires_at)
+        if token.refresh_token != refresh_token and self._on_refresh_token is not None:
+            self._on_refresh_token(refresh_token, token.refresh_token)
+        return token
+
+    def exchange_code(self, code: str, *, redirect_uri: str, code_verifier: str) -> dict[str, str]:
+        """The Authorize step's exchange: the authorization code (with its PKCE verifier) for
+        tokens. Returns ``refresh_token`` and ``principal`` (who signed in at GoTo); the access
+        token is kept for this connector's next requests."""
+        with self._lock:
+            token, principal = self._token_request(
+                {
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": redirect_uri,
+                    "code_verifier": code_verifier,
+                },
+                "authorization_code",
+                with_principal=True,
+            )
+            if not token.refresh_token:
+                raise BadRequestError(
+                    _("GoTo answered the authorization without a refresh token."),
+                    code="MalformedTokenResponse",
+                )
+            self._token = token
+            self._authorized_refresh_token = token.refresh_token
+            self.authorized_principal = principal
+            self.http.default_headers["Authorization"] = f"Bearer {token.access_token}"
+            return {"refresh_token": token.refresh_token, "principal": principal}
+
+    def _token_request(self, form: dict[str, str], grant: str, *, with_principal: bool = False):
         if not self.client_id:
             raise ConfigurationError(
                 _(
@@ -365,11 +540,11 @@ class GoToMeetingConnector(Connector):
                 "POST", self.token_url, json_body=form, headers=headers
             )
         except CredentialsError as error:
-            raise self._token_refused(error.http_status or 401, error.detail) from None
+            raise self._token_refused(error.http_status or 401, error.detail, grant) from None
         except ConnectorError as error:
             raise self._scrubbed(error) from None
         if response.status != 200:
-            raise self._token_refused(response.status, response.text)
+            raise self._token_refused(response.status, response.text, grant)
         try:
             body = response.json()
             access_token = str(body["access_token"])
@@ -385,13 +560,17 @@ class GoToMeetingConnector(Connector):
             lifetime = DEFAULT_TOKEN_LIFETIME
         margin = min(TOKEN_EXPIRY_MARGIN, lifetime / 10)
         logger.info("GoTo token obtained (%s grant), valid for %.0f s", grant, lifetime)
-        return _Token(
+        token = _Token(
             access_token,
             str(body.get("refresh_token") or ""),
             self._clock() + lifetime - margin,
         )
+        if with_principal:
+            principal = body.get("principal") or body.get("email") or ""
+            return token, str(principal)
+        return token
 
-    def _token_refused(self, status: int, text: str) -> ConnectorError:
+    def _token_refused(self, status: int, text: str, grant: str = "password") -> ConnectorError:
         try:
             body: Any = json.loads(text)
         except ValueError:
@@ -399,6 +578,27 @@ class GoToMeetingConnector(Connector):
         code, message = _error_fields(body)
         detail = self._scrub(message or text)
         values = {"status": status, "code": f" {code}" if code else ""}
+        if code == "unauthorized_client" and grant in ("password", "personal_access_token"):
+            message = (
+                _(
+                    "The portal's GoTo OAuth client does not allow the legacy password grant "
+                    "(HTTP %(status)s%(code)s): click Authorize instead, or use a personal "
+                    "access token."
+                )
+                if grant == "password"
+                else _(
+                    "The portal's GoTo OAuth client does not allow personal access tokens "
+                    "(HTTP %(status)s%(code)s): enable that grant type on the client, or click "
+                    "Authorize instead."
+                )
+            )
+            return CredentialsError(
+                message % values,
+                code="GoToGrantNotAllowed",
+                http_status=status,
+                detail=detail,
+                reason=code,
+            )
         if code in ("invalid_client", "unauthorized_client"):
             return ConfigurationError(
                 _("GoTo refused the portal's OAuth client (HTTP %(status)s%(code)s); ") % values
@@ -416,8 +616,22 @@ class GoToMeetingConnector(Connector):
                 detail=detail,
                 reason=code or None,
             )
+        refused = {
+            "password": _(
+                "GoTo refused the admin user name or password (HTTP %(status)s%(code)s); the "
+                "legacy password grant works only for OAuth clients that still allow it."
+            ),
+            "personal_access_token": _(
+                "GoTo refused the personal access token (HTTP %(status)s%(code)s)."
+            ),
+            "authorization_code": _(
+                "GoTo refused the authorization code (HTTP %(status)s%(code)s); click "
+                "Authorize again."
+            ),
+            "refresh": _("GoTo refused the refresh token (HTTP %(status)s%(code)s)."),
+        }
         return CredentialsError(
-            _("GoTo refused the admin user name or password (HTTP %(status)s%(code)s).") % values,
+            refused.get(grant, refused["password"]) % values,
             code="GoToSignInRefused",
             http_status=status,
             detail=detail,
@@ -459,9 +673,11 @@ class GoToMeetingConnector(Connector):
         detail = self._scrub(message or error.detail)
         if error.http_status == 403:
             return CredentialsError(
-                _("%(what)s: GoTo does not allow this admin to manage users (HTTP 403); ")
-                % {"what": what}
-                + _(TEAM_ADMIN_HINT),
+                _(
+                    "%(what)s: GoTo does not allow this admin to manage users (HTTP 403); the "
+                    "admin needs an admin role such as SUPER_USER or MANAGE_USERS."
+                )
+                % {"what": what},
                 code="GOTO_403",
                 http_status=403,
                 detail=detail,
@@ -503,8 +719,7 @@ class GoToMeetingConnector(Connector):
             )
         if status in (401, 403):
             return CredentialsError(
-                _("%(what)s: GoTo refused the credentials (HTTP %(status)s); ") % values
-                + _(TEAM_ADMIN_HINT),
+                _("%(what)s: GoTo refused the credentials (HTTP %(status)s).") % values,
                 **kwargs,
             )
         if status == 429 or (500 <= status < 600 and status not in (501, 505)):
@@ -677,7 +892,7 @@ class GoToMeetingConnector(Connector):
         self, *, offset: int, limit: int, filter_text: str | None = None
     ) -> tuple[list[dict[str, Any]], int | None]:
         what = "GET /accounts/{accountKey}/users"
-        params: dict[str, Any] = {"offset": offset, "limit": limit}
+        params: dict[str, Any] = {"pageSize": limit, "offset": offset}
         if filter_text is not None:
             params["filter"] = filter_text
         response = self._api("GET", ("accounts", self.account_key(), "users"), params=params)
@@ -708,17 +923,27 @@ class GoToMeetingConnector(Connector):
         )
         self._check(response, what)
 
-    def _entitlements(self, current: Mapping[str, Any], *, active: bool, role: str) -> dict:
-        """The ``licenseKeys`` and ``adminRoles`` a user must have; only what differs."""
+    def _entitlements(
+        self, current: Mapping[str, Any], *, active: bool, role: str, revoke_roles: bool = True
+    ) -> dict:
+        """The ``licenseKeys`` and ``adminRoles`` a user must have; only what differs.
+
+        Computed from the user as GoTo holds it: other products' licences and admin roles
+        this connector does not manage are kept. ``revoke_roles=False`` (a create that met an
+        existing user) only ever adds roles.
+        """
         licence = self.license_key()
         current_licences = list(current.get("licenseKeys") or [])
         current_roles = [str(r) for r in current.get("adminRoles") or []]
         licences = [k for k in current_licences if not _same_key(k, licence)]
-        roles = [r for r in current_roles if r not in self.administrator_roles]
+        if revoke_roles:
+            roles = [r for r in current_roles if r not in self.administrator_roles]
+        else:
+            roles = list(current_roles)
         if active:
             licences.append(licence)
             if role == ROLE_ADMINISTRATOR:
-                roles.extend(self.administrator_roles)
+                roles.extend(r for r in self.administrator_roles if r not in roles)
         changes: dict[str, Any] = {}
         if {str(k) for k in licences} != {str(k) for k in current_licences}:
             changes["licenseKeys"] = licences
@@ -730,7 +955,7 @@ class GoToMeetingConnector(Connector):
         """A GoTo user as the engine's flat attributes (``active`` = licence present)."""
         licence = self.license_key()
         roles = {str(r) for r in resource.get("adminRoles") or []}
-        is_admin = bool(roles & set(self.administrator_roles)) or "SUPER_USER" in roles
+        is_admin = bool(roles & set(self.administrator_roles)) or OWNER_ROLE in roles
         return {
             "email": resource.get("email"),
             "firstName": resource.get("firstName"),
@@ -744,8 +969,9 @@ class GoToMeetingConnector(Connector):
     def test_connection(self, matching_attribute: str = "email") -> ConnectionTestResult:
         """Sign in, read ``/me`` and look a random e-mail up; each step must work.
 
-        GoTo can only match on e-mail, so the lookup always uses it. Any failure carries the
-        tutorial's hint about Team Admin permissions.
+        GoTo can only match on e-mail, so the lookup always uses it. The tutorial's hint about
+        Team Admin permissions is the gallery template's: the page shows it once, beside the
+        message (it is not repeated here).
         """
         try:
             self._access_token()
@@ -753,18 +979,21 @@ class GoToMeetingConnector(Connector):
             probe = f"{uuid.uuid4().hex}@provisioning-test.invalid"
             found = self.find(USER, "email", probe)
         except ConnectorError as error:
-            message = f"{error.message.rstrip('. ')} — {_(TEAM_ADMIN_HINT)}"
-            return ConnectionTestResult(False, message, error.detail)
+            return ConnectionTestResult(False, error.message, error.detail)
         if found:
             return ConnectionTestResult(
-                False,
-                _("GoTo answered a lookup of a random e-mail address with a user — ")
-                + _(TEAM_ADMIN_HINT),
+                False, _("GoTo answered a lookup of a random e-mail address with a user.")
             )
+        me = self._me.get("email") or self.authorized_principal or self.username
+        ways = {
+            "authorization_code": _("the Authorize step"),
+            "personal_access_token": _("a personal access token"),
+            "password": _("the legacy password grant"),
+        }
         return ConnectionTestResult(
             True,
-            _("Signed in to GoTo as %(user)s; account %(account)s is reachable.")
-            % {"user": self.username, "account": account},
+            _("Signed in to GoTo as %(user)s with %(way)s; account %(account)s is reachable.")
+            % {"user": me, "way": ways.get(self.grant, ""), "account": account},
         )
 
     def capabilities(self) -> Capabilities:
@@ -788,7 +1017,7 @@ class GoToMeetingConnector(Connector):
                 code="UnsupportedFilterValue",
             )
         users, _total = self._users_page(
-            offset=0, limit=MAX_PAGE_SIZE, filter_text=f'email eq "{email}"'
+            offset=0, limit=MAX_PAGE_SIZE, filter_text=email_filter(email)
         )
         wanted = email.casefold()
         return [u for u in users if str(u.get("email") or "").casefold() == wanted]
@@ -844,12 +1073,55 @@ class GoToMeetingConnector(Connector):
         user = (match or created or [{}])[0]
         if user.get("key") in (None, ""):
             raise self._malformed(response, what, "no key for the created user")
-        resource = self._user(user)
-        grants = self._entitlements(resource, active=active, role=role)
+        # GoTo answers key and email only, and answers an existing user the same way: read the
+        # user so licences of other products and admin roles already held are kept.
+        resource = self._user(user) if self.dry_run else self._get_user(str(user["key"]))
+        grants = self._entitlements(resource, active=active, role=role, revoke_roles=False)
+        for name in ("firstName", "lastName"):
+            # An existing user met by the create gets the names it should have.
+            if name in new_user and resource.get(name) not in (None, new_user[name]):
+                grants[name] = new_user[name]
         if grants:
-            self._put_user(resource["id"], grants)
+            try:
+                self._put_user(resource["id"], grants)
+            except ConnectorError as error:
+                if error.stops_job or error.retryable:
+                    raise
+                raise self._grant_failed(error, resource["id"]) from None
             resource.update(grants)
         return resource
+
+    def _grant_failed(self, error: ConnectorError, user_id: str) -> GrantFailedAfterCreate:
+        """The licence (or roles) refused right after the user was added: say which and why."""
+        if error.reason == "SEATS_EXCEEDED":
+            message = _(
+                "The user was added to GoTo, but there is no free GoToMeeting licence to grant."
+            )
+            recommendation = _(
+                "Free a seat or buy more seats of the GoToMeeting licence in GoTo's admin "
+                "centre; the licence is granted when the user is retried."
+            )
+            code = "GoToNoFreeLicence"
+        else:
+            message = _(
+                "The user was added to GoTo, but granting its licence and admin roles failed: "
+                "%(message)s"
+            ) % {"message": error.message}
+            recommendation = _(
+                "Check the GoToMeeting licence and the admin roles in GoTo; the grant is "
+                "retried with the user."
+            )
+            code = error.code
+        return GrantFailedAfterCreate(
+            message,
+            created_id=str(user_id),
+            unapplied=("active", "role"),
+            recommendation=recommendation,
+            code=code,
+            http_status=error.http_status,
+            detail=error.detail,
+            reason=error.reason,
+        )
 
     def update(
         self,
@@ -930,6 +1202,28 @@ class GoToMeetingConnector(Connector):
         self.http.close()
 
 
+def store_rotated_refresh_token(old: str, new: str) -> None:
+    """Keep a refresh token GoTo replaced in the job that held the old one.
+
+    GoTo answers a refresh with a new refresh token when the old one expired; the old one then
+    stops working, so the new one must outlive this connector. The connector itself never
+    touches the ORM: the registry's factories wire this callback, which hands the tokens to
+    :func:`provisioning.services.goto_authorization.replace_refresh_token` when the portal runs
+    (and does nothing in plain scripts). A failure here is logged, never raised: the cycle goes
+    on with the new token.
+    """
+    try:
+        from django.apps import apps
+
+        if not apps.ready:
+            return
+        from provisioning.services.goto_authorization import replace_refresh_token
+
+        replace_refresh_token(old, new)
+    except Exception:  # never break a cycle over bookkeeping
+        logger.exception("Could not store the refresh token GoTo issued")
+
+
 def build_gotomeeting_connector(
     credentials: Mapping[str, Any], **options: Any
 ) -> GoToMeetingConnector:
@@ -940,7 +1234,75 @@ def build_gotomeeting_connector(
     """
     for name, value in goto_settings().as_options().items():
         options.setdefault(name, value)
+    options.setdefault("on_refresh_token", store_rotated_refresh_token)
     return GoToMeetingConnector(credentials, **options)
 
 
 register_connector("gotomeeting", build_gotomeeting_connector)  # type: ignore[arg-type]
+
+
+class GoToScimConnector(ScimConnector):
+    """The current *GoTo* gallery app: users and groups over SCIM 2.0 at the account's SCIM
+    base URL (the ``tenant_url`` credential), with the bearer token an access token obtained
+    by the same grants as :class:`GoToMeetingConnector` — normally the refresh token of the
+    Authorize step. The access token is renewed before it expires and once after a 401."""
+
+    kind = "goto_scim"
+
+    def __init__(
+        self,
+        credentials: Mapping[str, Any],
+        *,
+        token_url: str = DEFAULT_TOKEN_URL,
+        client_id: str = "",
+        client_secret: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        on_refresh_token: Callable[[str, str], None] | None = None,
+        api_url: str = "",
+        **options: Any,
+    ) -> None:
+        self._goto = GoToMeetingConnector(
+            credentials,
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            clock=clock,
+            on_refresh_token=on_refresh_token,
+            requests_per_second=None,
+            timeout=options.get("timeout", DEFAULT_TIMEOUT),
+            sleep=options.get("sleep", time.sleep),
+        )
+        super().__init__(
+            {"tenant_url": credentials.get("tenant_url"), "secret_token": ""}, **options
+        )
+
+    def _scrub(self, text: str) -> str:
+        return self._goto._scrub(super()._scrub(text))
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> HttpResponse:
+        for attempt in (1, 2):
+            token = self._goto._access_token()
+            self.http.default_headers["Authorization"] = f"Bearer {token}"
+            try:
+                return super()._request(method, url, **kwargs)
+            except CredentialsError as error:
+                if error.http_status == 401 and attempt == 1:
+                    self._goto._expire_token(token)
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        self._goto.close()
+        super().close()
+
+
+def build_goto_scim_connector(credentials: Mapping[str, Any], **options: Any) -> GoToScimConnector:
+    """The registry's factory for the *GoTo* gallery app: GoTo's OAuth settings, no Admin API."""
+    for name, value in goto_settings().as_options().items():
+        options.setdefault(name, value)
+    options.setdefault("on_refresh_token", store_rotated_refresh_token)
+    return GoToScimConnector(credentials, **options)
+
+
+register_connector("goto_scim", build_goto_scim_connector)  # type: ignore[arg-type]

@@ -336,6 +336,9 @@ class ChunkSynchronizer:
             else:
                 self.updated(work)
             return
+        if work.action == "create" and getattr(error, "created_id", None):
+            self.created_with_failure(work, error)
+            return
         if error.stops_job:
             raise StopCycle(error)
         if isinstance(error, AlreadyExistsError) and work.action == "create":
@@ -369,6 +372,18 @@ class ChunkSynchronizer:
             LogStatus.SUCCESS,
             properties=modified_properties({}, work.desired, self.secret_names),
         )
+
+    def created_with_failure(self, work: Work, error: ConnectorError) -> None:
+        """The target created the object but refused part of it (GoTo: the licence when no
+        seat is free). The create is logged as done and the object linked, so it is never
+        created twice; the refused attributes are logged as a failed update and retried."""
+        self.created(work, error.created_id)
+        unapplied = set(getattr(error, "unapplied", ()) or ())
+        self.set_exported(work.link, {k: v for k, v in work.desired.items() if k not in unapplied})
+        work.steps = []
+        work.log_action = LogAction.UPDATE
+        recommendation = getattr(error, "recommendation", "") or _recommendation(error)
+        self.fail(work, error.code, describe_error(error), recommendation)
 
     def updated(self, work: Work) -> None:
         link = work.link

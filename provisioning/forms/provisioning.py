@@ -14,6 +14,7 @@ from ..choices import ProvisioningMode, ProvisioningScope
 from ..models import ProvisioningJob
 from ..security.redaction import REDACTED
 from ..services.configuration import ProvisioningSettings
+from ..services.goto_authorization import authorization_status
 
 CREDENTIAL_PREFIX = "credential_"
 STATUS_CHOICES = [("on", _("On")), ("off", _("Off"))]
@@ -73,7 +74,14 @@ class ProvisioningSettingsForm(forms.Form):
         initial.update(kwargs.pop("initial", None) or {})
         super().__init__(*args, initial=initial, **kwargs)
         self.credential_field_names: list[str] = []
+        # The Authorize button (GoTo apps): not an input; the page shows who authorized, when.
+        self.authorize_field = None
+        self.authorization: dict = {}
         for credential in self.template.credential_fields:
+            if credential.kind == "oauth":
+                self.authorize_field = credential
+                self.authorization = authorization_status(job)
+                continue
             name = CREDENTIAL_PREFIX + credential.name
             self.credential_field_names.append(name)
             stored = bool(job.credentials.get(credential.name))

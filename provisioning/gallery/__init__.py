@@ -1,6 +1,6 @@
 """The application gallery: a registry of templates, one module per vendor."""
 
-from . import asana, atlassian_cloud, figma, github_emu, gotomeeting, miro, scim
+from . import asana, atlassian_cloud, figma, github_emu, goto, gotomeeting, miro, scim
 from .base import GalleryTemplate
 
 _TEMPLATES: dict[str, GalleryTemplate] = {}
@@ -13,7 +13,7 @@ def register(template: GalleryTemplate) -> GalleryTemplate:
     return template
 
 
-for _module in (gotomeeting, scim, atlassian_cloud, asana, figma, github_emu, miro):
+for _module in (gotomeeting, scim, atlassian_cloud, asana, figma, github_emu, miro, goto):
     register(_module.TEMPLATE)
 
 

@@ -15,7 +15,7 @@ class CredentialField:
     name: str  # key in ProvisioningJob.credentials
     label: str
     secret: bool = False
-    kind: str = "text"  # text | url | password | email
+    kind: str = "text"  # text | url | password | email | oauth (the Authorize button)
     required: bool = True
     help_text: str = ""
 
@@ -65,10 +65,25 @@ class GalleryTemplate:
     tenant_url_pattern: str = ""
     quirks: tuple[str, ...] = field(default_factory=tuple)
     categories: tuple[str, ...] = field(default_factory=tuple)
+    # A line administrators must read before choosing the app (e.g. a retired integration),
+    # shown in the gallery and on the app's Overview.
+    notice: str = ""
+    # Ways to connect of which one must be complete (each a tuple of credential names), for
+    # templates whose fields are all optional on their own (GoTo: Authorize, a personal access
+    # token, or the legacy user name and password).
+    credential_alternatives: tuple[tuple[str, ...], ...] = ()
 
     @property
     def secret_credential_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.credential_fields if f.secret)
+
+    def credentials_complete(self, credentials) -> bool:
+        """Every required credential is set, and one of the alternative ways (if any) is."""
+        if not all(credentials.get(f.name) for f in self.credential_fields if f.required):
+            return False
+        return not self.credential_alternatives or any(
+            all(credentials.get(name) for name in way) for way in self.credential_alternatives
+        )
 
     def mapping_for(self, object_type: str) -> ObjectMappingTemplate | None:
         return next((m for m in self.object_mappings if m.object_type == object_type), None)

@@ -34,10 +34,7 @@ def _queue_dispatch() -> None:
 
 
 def _is_configured(job: ProvisioningJob) -> bool:
-    template = job.application.template
-    return all(
-        job.credentials.get(field.name) for field in template.credential_fields if field.required
-    )
+    return job.application.template.credentials_complete(job.credentials)
 
 
 def refresh_configuration_state(job: ProvisioningJob) -> None:

@@ -141,6 +141,7 @@ def goto_server() -> Iterator[FakeGoTo]:
 def goto_settings_for(fake: FakeGoTo) -> dict[str, str]:
     return {
         "GOTO_OAUTH_TOKEN_URL": fake.token_url,
+        "GOTO_OAUTH_AUTHORIZE_URL": fake.authorize_url,
         "GOTO_ADMIN_API_URL": fake.api_url,
         "GOTO_CLIENT_ID": fake.client_id,
         "GOTO_CLIENT_SECRET": fake.client_secret,

@@ -12,14 +12,13 @@ from provisioning.choices import CycleState, LinkState, ObjectType, Provisioning
 from provisioning.connectors import build_connector
 from provisioning.connectors.base import BulkOperation
 from provisioning.connectors.errors import (
-    AlreadyExistsError,
     BadRequestError,
     ConfigurationError,
     CredentialsError,
     NotFoundError,
     TransientError,
 )
-from provisioning.connectors.gotomeeting import GoToMeetingConnector
+from provisioning.connectors.gotomeeting import GoToMeetingConnector, GrantFailedAfterCreate
 from provisioning.connectors.http import NO_RETRY, RetryPolicy
 from provisioning.engine.cycle import run_cycle
 from provisioning.models import Assignment, ProvisionedObject, ProvisioningLogEntry
@@ -54,13 +53,15 @@ def test_test_connection_signs_in_reads_me_and_looks_up_a_random_email(fake_goto
     assert fake_goto.count("GET", "/users", status=200) == 1
 
 
-def test_test_connection_with_a_wrong_password_fails_with_the_team_admin_hint(
+def test_test_connection_with_a_wrong_password_fails_naming_the_legacy_password_grant(
     fake_goto, make_goto_connector
 ):
     result = make_goto_connector(password="not-the-password").test_connection()
 
     assert not result.ok
-    assert TEAM_ADMIN_HINT in result.message.lower()
+    assert "legacy password grant" in result.message
+    # The page adds the template's Team Admin hint once; the connector does not repeat it.
+    assert TEAM_ADMIN_HINT not in result.message.lower()
     assert "not-the-password" not in result.message + result.detail
     assert fake_goto.count("GET") == 0
 
@@ -73,8 +74,8 @@ def test_test_connection_of_an_admin_without_team_admin_permission_fails_with_th
     result = make_goto_connector("helper@contoso.example", "helper-Passw0rd").test_connection()
 
     assert not result.ok
-    assert "403" in result.message
-    assert TEAM_ADMIN_HINT in result.message.lower()
+    assert "403" in result.message and "MANAGE_USERS" in result.message
+    assert TEAM_ADMIN_HINT not in result.message.lower()
     assert fake_goto.count("GET", "/users", status=403) == 1
 
 
@@ -83,7 +84,7 @@ def test_test_connection_without_an_oauth_client_names_the_settings(make_goto_co
 
     assert not result.ok
     assert "GOTO_CLIENT_ID" in result.message
-    assert TEAM_ADMIN_HINT in result.message.lower()
+    assert TEAM_ADMIN_HINT not in result.message.lower()
 
 
 def test_a_refused_oauth_client_is_a_configuration_error(fake_goto, make_goto_connector):
@@ -133,12 +134,12 @@ def test_create_user_adds_the_account_without_welcome_email_and_grants_the_licen
     }
 
 
-def test_create_administrator_grants_the_licence_and_manage_account(fake_goto, goto_connector):
+def test_create_administrator_grants_the_licence_and_manage_users(fake_goto, goto_connector):
     new_user(goto_connector, role="Administrator")
 
     target = fake_goto.user_by_email("ada@contoso.example")
     assert target["licenseKeys"] == [fake_goto.g2m_licence_key()]
-    assert target["adminRoles"] == ["MANAGE_ACCOUNT"]
+    assert target["adminRoles"] == ["MANAGE_USERS"]
 
 
 def test_create_inactive_user_adds_the_account_without_licence(fake_goto, goto_connector):
@@ -148,14 +149,15 @@ def test_create_inactive_user_adds_the_account_without_licence(fake_goto, goto_c
     assert fake_goto.count("PUT") == 0
 
 
-def test_create_an_existing_email_is_already_exists(fake_goto, goto_connector):
-    new_user(goto_connector)
+def test_a_create_that_meets_an_existing_user_is_a_match_not_a_second_account(
+    fake_goto, goto_connector
+):
+    first = new_user(goto_connector)
 
-    with pytest.raises(AlreadyExistsError) as raised:
-        new_user(goto_connector, email="ADA@contoso.example")
+    again = new_user(goto_connector, email="ADA@contoso.example")
 
-    assert raised.value.http_status == 409
-    assert raised.value.reason == "USER_ALREADY_EXISTS"
+    assert again["id"] == first["id"]
+    assert len([u for u in fake_goto.users() if u["email"].lower() == "ada@contoso.example"]) == 1
 
 
 def test_create_with_an_invalid_email_is_a_bad_request(goto_connector):
@@ -192,15 +194,16 @@ def test_get_of_a_missing_user_is_not_found(goto_connector):
 def test_update_writes_only_the_names_with_one_put(fake_goto, goto_connector):
     created = new_user(goto_connector)
     puts = fake_goto.count("PUT")
+    reads = fake_goto.count("GET", f"/users/{created['id']}")
 
     goto_connector.update(ObjectType.USER, created["id"], {"firstName": "Augusta"})
 
     assert fake_goto.user_by_email("ada@contoso.example")["firstName"] == "Augusta"
     assert fake_goto.count("PUT") == puts + 1
-    assert fake_goto.count("GET", f"/users/{created['id']}") == 0
+    assert fake_goto.count("GET", f"/users/{created['id']}") == reads
 
 
-def test_role_changes_grant_and_revoke_manage_account_and_keep_other_roles_and_licences(
+def test_role_changes_grant_and_revoke_manage_users_and_keep_other_roles_and_licences(
     fake_goto, goto_connector
 ):
     account = fake_goto.account
@@ -213,7 +216,7 @@ def test_role_changes_grant_and_revoke_manage_account_and_keep_other_roles_and_l
 
     goto_connector.update(ObjectType.USER, created["id"], {"role": "Administrator"})
     after = fake_goto.user_by_email("ada@contoso.example")
-    assert set(after["adminRoles"]) == {"RUN_REPORTS", "MANAGE_ACCOUNT"}
+    assert set(after["adminRoles"]) == {"RUN_REPORTS", "MANAGE_USERS"}
 
     goto_connector.update(ObjectType.USER, created["id"], {"role": "User"})
     after = fake_goto.user_by_email("ada@contoso.example")
@@ -248,7 +251,7 @@ def test_active_true_grants_the_licence_again_and_azure_string_false_removes_it(
     goto_connector.update(ObjectType.USER, created["id"], {"active": True, "role": "Administrator"})
     target = fake_goto.user_by_email("ada@contoso.example")
     assert target["licenseKeys"] == [fake_goto.g2m_licence_key()]
-    assert target["adminRoles"] == ["MANAGE_ACCOUNT"]
+    assert target["adminRoles"] == ["MANAGE_USERS"]
 
 
 def test_disable_of_a_missing_user_is_not_found(goto_connector):
@@ -276,14 +279,20 @@ def test_list_pages_through_every_user_of_the_account(fake_goto, goto_connector)
     assert fake_goto.count("GET", "/users") == 2
 
 
-def test_a_seat_shortage_fails_that_user_only(fake_goto, goto_connector):
+def test_a_seat_shortage_after_the_create_names_the_created_user_and_what_to_do(
+    fake_goto, goto_connector
+):
     fake_goto.account.g2m_licence().seats = 1
     new_user(goto_connector, email="first@contoso.example")
 
-    with pytest.raises(BadRequestError) as raised:
+    with pytest.raises(GrantFailedAfterCreate) as raised:
         new_user(goto_connector, email="second@contoso.example")
 
-    assert raised.value.reason == "SEATS_EXCEEDED"
+    second = fake_goto.user_by_email("second@contoso.example")
+    assert raised.value.reason == "SEATS_EXCEEDED" and not raised.value.stops_job
+    assert raised.value.created_id == second["key"] and second["licenseKeys"] == []
+    assert "no free GoToMeeting licence" in raised.value.message
+    assert "seat" in raised.value.recommendation
 
 
 def test_groups_are_not_supported(goto_connector):
@@ -298,16 +307,18 @@ def test_groups_are_not_supported(goto_connector):
 
 
 def test_bulk_runs_operations_one_by_one_and_reports_each(fake_goto, goto_connector):
-    new_user(goto_connector, email="taken@contoso.example")
+    taken = new_user(goto_connector, email="taken@contoso.example")
     operations = [
         BulkOperation("POST", ObjectType.USER, "a", data={"email": "new@contoso.example"}),
         BulkOperation("POST", ObjectType.USER, "b", data={"email": "taken@contoso.example"}),
+        BulkOperation("POST", ObjectType.USER, "c", data={"email": "not-an-email"}),
     ]
 
     results = goto_connector.bulk(operations)
 
     assert results[0].ok and results[0].target_id
-    assert isinstance(results[1].error, AlreadyExistsError)
+    assert results[1].ok and results[1].target_id == taken["id"]
+    assert isinstance(results[2].error, BadRequestError)
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -371,7 +382,7 @@ def test_a_403_on_a_write_stops_the_job_with_the_team_admin_hint(fake_goto, goto
         new_user(goto_connector)
 
     assert raised.value.stops_job and raised.value.http_status == 403
-    assert TEAM_ADMIN_HINT in raised.value.message.lower()
+    assert "MANAGE_USERS" in raised.value.message
 
 
 def test_an_answer_that_is_not_a_user_list_is_a_bad_request(fake_goto, goto_connector):
@@ -459,11 +470,11 @@ def test_secrets_never_reach_logs_messages_or_hooks(fake_goto, make_goto_connect
     failed = make_goto_connector(password="Wrong-Passw0rd").test_connection()
 
     tokens = [t.access_token for t in fake_goto._tokens.values()]
-    tokens += [t.refresh_token for t in fake_goto._tokens.values()]
+    tokens += [t.refresh_token for t in fake_goto._tokens.values() if t.refresh_token]
     secrets = [FAKE_ADMIN_PASSWORD, "Wrong-Passw0rd", fake_goto.client_secret, *tokens]
     text = caplog.text + failed.message + failed.detail + repr(seen)
     assert not [secret for secret in secrets if secret in text]
-    assert any(r.url.endswith("/oauth/v2/token") and r.json_body is None for r in seen)
+    assert any(r.url.endswith("/oauth/token") and r.json_body is None for r in seen)
 
 
 # -- rate limit -----------------------------------------------------------------------------------
@@ -537,7 +548,7 @@ def test_a_cycle_provisions_users_and_administrators_and_unassign_removes_the_li
     assert (target_grace["firstName"], target_grace["lastName"]) == ("Grace", "Hopper")
     assert target_grace["licenseKeys"] == [licence] and target_grace["adminRoles"] == []
     assert target_alan["licenseKeys"] == [licence]
-    assert target_alan["adminRoles"] == ["MANAGE_ACCOUNT"]
+    assert target_alan["adminRoles"] == ["MANAGE_USERS"]
     assert fake_goto.welcome_emails == []
     link = ProvisionedObject.objects.get(job=job, source_id=grace.pk)
     assert link.target_id == target_grace["key"]
@@ -578,3 +589,292 @@ def test_a_cycle_with_a_wrong_password_stops_with_a_credentials_error(
     assert report.cycle.state == CycleState.FAILED
     assert "GoToSignInRefused" in report.cycle.error
     assert fake_goto.users() == [fake_goto.user_by_email(FAKE_ADMIN_EMAIL)]
+
+
+# -- GoTo as documented today (issue 17) ------------------------------------------------------
+
+
+def test_the_decommissioned_token_host_path_is_refused_by_the_fake(fake_goto, make_goto_connector):
+    old = make_goto_connector(token_url=fake_goto.url + "/oauth/v2/token")
+
+    result = old.test_connection()
+
+    assert not result.ok
+    assert fake_goto.count("POST", "/oauth/v2/token", status=410) == 1
+
+
+def test_authorize_exchanges_the_code_with_pkce_and_the_refresh_token_signs_in(
+    fake_goto, goto_authorized, make_goto_connector
+):
+    refresh_token, _exchanger = goto_authorized
+
+    connector = make_goto_connector("", "", credentials={"refresh_token": refresh_token})
+    result = connector.test_connection()
+
+    assert result.ok, result.message
+    assert "Authorize" in result.message and FAKE_ADMIN_EMAIL in result.message
+    assert fake_goto.grants["authorization_code"] == 1
+    assert fake_goto.grants["refresh_token"] == 1
+    assert fake_goto.grants["password"] == 0
+
+
+def test_an_authorization_code_with_a_wrong_pkce_verifier_is_refused(
+    fake_goto, make_goto_connector
+):
+    from provisioning.connectors.gotomeeting import build_authorization_url, pkce_pair
+    from tests.fakes.fixtures import TEST_REDIRECT_URI, consent
+
+    fake_goto.register_redirect_uri(TEST_REDIRECT_URI)
+    _verifier, challenge = pkce_pair()
+    other_verifier, _other = pkce_pair()
+    url = build_authorization_url(
+        fake_goto.authorize_url,
+        client_id=fake_goto.client_id,
+        redirect_uri=TEST_REDIRECT_URI,
+        state="s",
+        code_challenge=challenge,
+    )
+    code = consent(url)["code"]
+
+    with pytest.raises(CredentialsError):
+        make_goto_connector("", "").exchange_code(
+            code, redirect_uri=TEST_REDIRECT_URI, code_verifier=other_verifier
+        )
+    assert fake_goto.grants["authorization_code"] == 0
+
+
+def test_an_unregistered_redirect_uri_gets_no_code(fake_goto):
+    import requests
+
+    from provisioning.connectors.gotomeeting import build_authorization_url, pkce_pair
+
+    url = build_authorization_url(
+        fake_goto.authorize_url,
+        client_id=fake_goto.client_id,
+        redirect_uri="http://127.0.0.1:9/elsewhere/",
+        state="s",
+        code_challenge=pkce_pair()[1],
+    )
+
+    answer = requests.get(url, allow_redirects=False, timeout=5)
+
+    assert answer.status_code == 400 and "Location" not in answer.headers
+
+
+def test_a_refresh_answer_without_a_refresh_token_keeps_the_stored_one(
+    fake_goto, goto_authorized, make_goto_connector, goto_clock
+):
+    refresh_token, _exchanger = goto_authorized
+    rotated = []
+    connector = make_goto_connector(
+        "",
+        "",
+        credentials={"refresh_token": refresh_token},
+        on_refresh_token=lambda old, new: rotated.append((old, new)),
+    )
+    connector.account_key()
+
+    goto_clock.advance(3600)  # the access token expires; the next call refreshes it
+    connector.find(ObjectType.USER, "email", "nobody@contoso.example")
+    goto_clock.advance(3600)
+    connector.find(ObjectType.USER, "email", "nobody@contoso.example")
+
+    assert fake_goto.grants["refresh_token"] == 3
+    assert connector.refresh_token == refresh_token != ""
+    assert fake_goto.refresh_token_valid(refresh_token)
+    assert rotated == []
+
+
+def test_a_new_refresh_token_in_the_answer_replaces_the_old_one_and_is_reported(
+    fake_goto, goto_authorized, make_goto_connector, goto_clock
+):
+    refresh_token, _exchanger = goto_authorized
+    rotated = []
+    connector = make_goto_connector(
+        "",
+        "",
+        credentials={"refresh_token": refresh_token},
+        on_refresh_token=lambda old, new: rotated.append((old, new)),
+    )
+    fake_goto.rotate_refresh_token_next()
+
+    connector.account_key()
+    goto_clock.advance(3600)
+    connector.find(ObjectType.USER, "email", "nobody@contoso.example")
+
+    ((old, new),) = rotated
+    assert old == refresh_token and connector.refresh_token == new != refresh_token
+    assert fake_goto.refresh_token_valid(new) and not fake_goto.refresh_token_valid(old)
+
+
+def test_a_revoked_refresh_token_stops_the_job_asking_to_reauthorize(
+    fake_goto, goto_authorized, make_goto_connector
+):
+    refresh_token, _exchanger = goto_authorized
+    fake_goto.revoke_refresh_tokens()
+    # The legacy password is there too: a refused Authorize grant must not fall back to it.
+    connector = make_goto_connector(credentials={"refresh_token": refresh_token})
+
+    with pytest.raises(CredentialsError) as raised:
+        connector.account_key()
+
+    assert raised.value.stops_job
+    assert raised.value.code == "GoToReauthorize"
+    assert "reauthorize" in raised.value.message
+    assert refresh_token not in raised.value.message + raised.value.detail
+    assert fake_goto.grants["password"] == 0
+
+
+def test_a_personal_access_token_signs_in_without_a_password(fake_goto, make_goto_connector):
+    pat = fake_goto.add_personal_access_token()
+    connector = make_goto_connector("", "", credentials={"personal_access_token": pat})
+
+    result = connector.test_connection()
+
+    assert result.ok, result.message
+    assert fake_goto.grants["personal_access_token"] == 1 and fake_goto.grants["password"] == 0
+
+
+def test_an_oauth_client_without_the_password_grant_refuses_the_legacy_sign_in(
+    fake_goto, make_goto_connector
+):
+    fake_goto.password_grant_enabled = False
+
+    result = make_goto_connector().test_connection()
+
+    assert not result.ok
+    assert "legacy password grant" in result.message
+
+
+def test_paging_over_250_users_uses_page_size_and_offset(fake_goto, goto_connector):
+    for number in range(250):
+        fake_goto.add_user(fake_goto.account, f"bulk{number:03d}@contoso.example")
+    expected = {u["email"] for u in fake_goto.users()}
+
+    listed = list(goto_connector.list(ObjectType.USER, page_size=100))
+
+    assert {u["email"] for u in listed} == expected and len(listed) == len(expected) == 251
+    pages = [q for q in fake_goto.user_queries if "filter" not in q]
+    assert [(q["pageSize"], q["offset"]) for q in pages] == [
+        (["100"], ["0"]),
+        (["100"], ["100"]),
+        (["100"], ["200"]),
+    ]
+    assert all("limit" not in q for q in fake_goto.user_queries)
+
+
+def test_find_uses_the_documented_filter_and_keeps_only_the_exact_address(
+    fake_goto, goto_connector
+):
+    # GoTo's filter value is a regular expression: "a.b" also matches "axb".
+    fake_goto.add_user(fake_goto.account, "a.b+x@contoso.example")
+    fake_goto.add_user(fake_goto.account, "axb+x@contoso.example")
+    fake_goto.add_user(fake_goto.account, "aXbbx@contoso.example")
+
+    found = goto_connector.find(ObjectType.USER, "email", "A.B+x@contoso.example")
+
+    assert [u["email"] for u in found] == ["a.b+x@contoso.example"]
+    (query,) = [q for q in fake_goto.user_queries if "filter" in q]
+    assert query["filter"][0].startswith('(email="(?i)')
+
+
+def test_an_existing_user_keeps_another_products_licence_and_admin_roles(fake_goto, goto_connector):
+    other = next(iter(fake_goto.account.licences.values()))
+    webinar = FakeLicence(9_000_001, "GoToWebinar", ["G2W"], 5)
+    fake_goto.account.licences[webinar.key] = webinar
+    existing = fake_goto.add_user(
+        fake_goto.account,
+        "ada@contoso.example",
+        "Ada",
+        "Lovelace",
+        licence_keys=(webinar.key,),
+        admin_roles=("RUN_REPORTS", "MANAGE_USERS"),
+    )
+
+    created = new_user(goto_connector, role="User")
+
+    held = fake_goto.user_by_email("ada@contoso.example")
+    assert created["id"] == existing["key"]
+    assert sorted(held["licenseKeys"]) == sorted([webinar.key, other.key])
+    assert set(held["adminRoles"]) == {"RUN_REPORTS", "MANAGE_USERS"}
+
+
+def test_administrator_is_granted_manage_users_and_never_an_undocumented_role(
+    fake_goto, goto_connector
+):
+    new_user(goto_connector, role="Administrator")
+
+    assert fake_goto.user_by_email("ada@contoso.example")["adminRoles"] == ["MANAGE_USERS"]
+    with pytest.raises(BadRequestError):
+        goto_connector._put_user(
+            fake_goto.user_by_email("ada@contoso.example")["key"],
+            {"adminRoles": ["MANAGE_ACCOUNT"]},
+        )
+
+
+def test_a_retry_after_on_429_is_honoured(fake_goto, make_goto_connector, goto_clock):
+    connector = make_goto_connector(requests_per_second=None)
+    connector.account_key()
+    fake_goto.fail_next(429, path="/users", headers={"Retry-After": "7"})
+    before = goto_clock()
+
+    connector.find(ObjectType.USER, "email", "nobody@contoso.example")
+
+    assert goto_clock() - before >= 7
+    assert fake_goto.count("GET", "/users", status=429) == 1
+
+
+def test_persistent_429s_carry_the_connectors_own_code(fake_goto, make_goto_connector):
+    connector = make_goto_connector(
+        requests_per_second=None, retry=RetryPolicy(max_attempts=2, base_delay=0.1)
+    )
+    connector.account_key()
+    fake_goto.fail_next(429, times=5, path="/users")
+
+    with pytest.raises(TransientError) as raised:
+        connector.find(ObjectType.USER, "email", "nobody@contoso.example")
+
+    assert raised.value.code == "GOTO_429"
+
+
+@pytest.mark.django_db
+def test_a_cycle_without_a_free_licence_logs_the_create_done_and_the_licence_failed(
+    fake_goto, make_goto_connector
+):
+    application = add_application("gotomeeting", "GTM seats")
+    job = application.provisioning_job
+    job.credentials = {"admin_username": FAKE_ADMIN_EMAIL, "admin_password": FAKE_ADMIN_PASSWORD}
+    job.mode = ProvisioningMode.AUTOMATIC
+    job.save()
+    grace = DirectoryUserFactory(
+        user_principal_name="grace@contoso.example", given_name="Grace", surname="Hopper"
+    )
+    assign(application, grace, "User")
+    fake_goto.account.g2m_licence().seats = 0
+    connector = make_goto_connector()
+
+    run_cycle(job, connector=connector, initial=True)
+
+    target = fake_goto.user_by_email("grace@contoso.example")
+    assert target is not None and target["licenseKeys"] == []
+    link = ProvisionedObject.objects.get(job=job, source_id=grace.pk)
+    assert link.target_id == target["key"] and link.failure_count == 1
+    entries = ProvisioningLogEntry.objects.filter(source_id=grace.pk)
+    assert entries.filter(action="Create", status="Success").exists()
+    failure = entries.get(status="Failure")
+    assert failure.action == "Update"
+    assert "no free GoToMeeting licence" in failure.reason
+    assert "seat" in failure.recommendation
+
+    # A seat is freed; the retry grants the licence to the same account, never a second one.
+    fake_goto.account.g2m_licence().seats = 5
+    ProvisionedObject.objects.filter(pk=link.pk).update(next_retry_at=link.created_at)
+    run_cycle(job, connector=connector)
+
+    assert [u["key"] for u in fake_goto.users() if u["email"] == "grace@contoso.example"] == [
+        target["key"]
+    ]
+    assert fake_goto.user_by_email("grace@contoso.example")["licenseKeys"] == [
+        fake_goto.g2m_licence_key()
+    ]
+    assert fake_goto.count("POST", "/users") == 1

@@ -37,10 +37,16 @@ from tests.factories import (
 def test_gallery_has_gotomeeting_and_scim_with_their_credential_fields():
     gotomeeting = get_template("gotomeeting")
     assert [f.label for f in gotomeeting.credential_fields] == [
+        "Authorize",
         "Citrix GoToMeeting Admin User Name",
         "Citrix GoToMeeting Admin Password",
+        "Personal Access Token",
     ]
-    assert gotomeeting.secret_credential_names == ("admin_password",)
+    assert gotomeeting.secret_credential_names == (
+        "refresh_token",
+        "admin_password",
+        "personal_access_token",
+    )
     assert {r.name for r in gotomeeting.app_roles} == {"User", "Administrator", "Default Access"}
     assert "Team Admin" in gotomeeting.test_connection_hint
 
