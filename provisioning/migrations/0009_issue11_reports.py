@@ -69,118 +69,209 @@ def postgresql_backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('provisioning', '0006_audit_channel'),
+        ("provisioning", "0006_audit_channel"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FailureNotice',
+            name="FailureNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=256, verbose_name='error kind')),
-                ('sent_at', models.DateTimeField(verbose_name='sent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=256, verbose_name="error kind")),
+                ("sent_at", models.DateTimeField(verbose_name="sent")),
             ],
             options={
-                'verbose_name': 'failure notice',
-                'verbose_name_plural': 'failure notices',
+                "verbose_name": "failure notice",
+                "verbose_name_plural": "failure notices",
             },
         ),
         migrations.CreateModel(
-            name='LogRollup',
+            name="LogRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField(verbose_name='hour')),
-                ('application_id', models.BigIntegerField(verbose_name='application id')),
-                ('action', models.CharField(choices=[('Create', 'Create'), ('Update', 'Update'), ('Disable', 'Disable'), ('Delete', 'Delete'), ('StagedDelete', 'Staged delete'), ('Other', 'Other')], max_length=16, verbose_name='action')),
-                ('status', models.CharField(choices=[('Success', 'Success'), ('Failure', 'Failure'), ('Skipped', 'Skipped'), ('Warning', 'Warning')], max_length=8, verbose_name='status')),
-                ('error_code', models.CharField(blank=True, max_length=64, verbose_name='error code')),
-                ('count', models.BigIntegerField(default=0, verbose_name='entries')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hour", models.DateTimeField(verbose_name="hour")),
+                ("application_id", models.BigIntegerField(verbose_name="application id")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("Create", "Create"),
+                            ("Update", "Update"),
+                            ("Disable", "Disable"),
+                            ("Delete", "Delete"),
+                            ("StagedDelete", "Staged delete"),
+                            ("Other", "Other"),
+                        ],
+                        max_length=16,
+                        verbose_name="action",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("Success", "Success"),
+                            ("Failure", "Failure"),
+                            ("Skipped", "Skipped"),
+                            ("Warning", "Warning"),
+                        ],
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "error_code",
+                    models.CharField(blank=True, max_length=64, verbose_name="error code"),
+                ),
+                ("count", models.BigIntegerField(default=0, verbose_name="entries")),
             ],
             options={
-                'verbose_name': 'provisioning log rollup',
-                'verbose_name_plural': 'provisioning log rollups',
+                "verbose_name": "provisioning log rollup",
+                "verbose_name_plural": "provisioning log rollups",
             },
         ),
         migrations.RemoveIndex(
-            model_name='provisioninglogentry',
-            name='log_app_date',
+            model_name="provisioninglogentry",
+            name="log_app_date",
         ),
         migrations.RemoveIndex(
-            model_name='provisioninglogentry',
-            name='log_source',
+            model_name="provisioninglogentry",
+            name="log_source",
         ),
         migrations.AlterField(
-            model_name='provisioninglogentry',
-            name='created_at',
-            field=models.DateTimeField(verbose_name='date'),
+            model_name="provisioninglogentry",
+            name="created_at",
+            field=models.DateTimeField(verbose_name="date"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['-created_at', '-id'], name='audit_date_id'),
+            model_name="auditevent",
+            index=models.Index(fields=["-created_at", "-id"], name="audit_date_id"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['activity', '-created_at'], name='audit_activity_date'),
+            model_name="auditevent",
+            index=models.Index(fields=["activity", "-created_at"], name="audit_activity_date"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['actor_name', '-created_at'], name='audit_actor_date'),
+            model_name="auditevent",
+            index=models.Index(fields=["actor_name", "-created_at"], name="audit_actor_date"),
         ),
         migrations.AddIndex(
-            model_name='provisioninglogentry',
-            index=models.Index(fields=['-created_at', '-id'], name='log_date_id'),
+            model_name="provisioninglogentry",
+            index=models.Index(fields=["-created_at", "-id"], name="log_date_id"),
         ),
         migrations.AddIndex(
-            model_name='provisioninglogentry',
-            index=models.Index(fields=['application_id', '-created_at', '-id'], name='log_app_date_id'),
+            model_name="provisioninglogentry",
+            index=models.Index(
+                fields=["application_id", "-created_at", "-id"], name="log_app_date_id"
+            ),
         ),
         migrations.AddIndex(
-            model_name='provisioninglogentry',
-            index=models.Index(fields=['application_id', 'object_type', '-created_at'], name='log_app_type'),
+            model_name="provisioninglogentry",
+            index=models.Index(
+                fields=["application_id", "object_type", "-created_at"], name="log_app_type"
+            ),
         ),
         migrations.AddIndex(
-            model_name='provisioninglogentry',
-            index=models.Index(fields=['status', '-created_at', '-id'], name='log_status_date'),
+            model_name="provisioninglogentry",
+            index=models.Index(fields=["status", "-created_at", "-id"], name="log_status_date"),
         ),
         migrations.AddIndex(
-            model_name='provisioninglogentry',
-            index=models.Index(fields=['action', '-created_at', '-id'], name='log_action_date'),
+            model_name="provisioninglogentry",
+            index=models.Index(fields=["action", "-created_at", "-id"], name="log_action_date"),
         ),
         migrations.AddIndex(
-            model_name='provisioninglogentry',
-            index=models.Index(fields=['object_type', '-created_at', '-id'], name='log_type_date'),
+            model_name="provisioninglogentry",
+            index=models.Index(fields=["object_type", "-created_at", "-id"], name="log_type_date"),
         ),
         migrations.AddIndex(
-            model_name='provisioninglogentry',
-            index=models.Index(fields=['source_id', '-created_at'], name='log_source_date'),
+            model_name="provisioninglogentry",
+            index=models.Index(fields=["source_id", "-created_at"], name="log_source_date"),
         ),
         migrations.AddIndex(
-            model_name='provisioninglogentry',
-            index=models.Index(fields=['-duration_ms'], name='log_duration'),
+            model_name="provisioninglogentry",
+            index=models.Index(fields=["-duration_ms"], name="log_duration"),
         ),
         migrations.AddIndex(
-            model_name='provisioninglogentry',
-            index=models.Index(fields=['application_id', '-duration_ms'], name='log_app_duration'),
+            model_name="provisioninglogentry",
+            index=models.Index(fields=["application_id", "-duration_ms"], name="log_app_duration"),
         ),
         migrations.AddField(
-            model_name='failurenotice',
-            name='job',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='provisioning.provisioningjob', verbose_name='job'),
+            model_name="failurenotice",
+            name="job",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="provisioning.provisioningjob",
+                verbose_name="job",
+            ),
         ),
         migrations.AddIndex(
-            model_name='logrollup',
-            index=models.Index(fields=['application_id', 'hour'], name='log_rollup_app_hour'),
+            model_name="logrollup",
+            index=models.Index(fields=["application_id", "hour"], name="log_rollup_app_hour"),
         ),
         migrations.AddConstraint(
-            model_name='logrollup',
-            constraint=models.UniqueConstraint(fields=('hour', 'application_id', 'action', 'status', 'error_code'), name='log_rollup_key'),
+            model_name="logrollup",
+            constraint=models.UniqueConstraint(
+                fields=("hour", "application_id", "action", "status", "error_code"),
+                name="log_rollup_key",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='failurenotice',
-            constraint=models.UniqueConstraint(fields=('job', 'kind'), name='failure_notice_job_kind'),
+            model_name="failurenotice",
+            constraint=models.UniqueConstraint(
+                fields=("job", "kind"), name="failure_notice_job_kind"
+            ),
+        ),
+        migrations.AlterField(
+            model_name="auditevent",
+            name="activity",
+            field=models.CharField(
+                choices=[
+                    ("Add application", "Add application"),
+                    ("Delete application", "Delete application"),
+                    (
+                        "Update provisioning setting or credentials",
+                        "Update provisioning setting or credentials",
+                    ),
+                    (
+                        "Enable/start provisioning configuration",
+                        "Enable/start provisioning configuration",
+                    ),
+                    (
+                        "Disable/pause provisioning configuration",
+                        "Disable/pause provisioning configuration",
+                    ),
+                    (
+                        "Enable/restart provisioning configuration",
+                        "Enable/restart provisioning configuration",
+                    ),
+                    ("Update attribute mappings or scope", "Update attribute mappings or scope"),
+                    ("Add app role assignment", "Add app role assignment"),
+                    ("Remove app role assignment", "Remove app role assignment"),
+                    ("Allow deletes", "Allow deletes"),
+                    ("Provision on demand", "Provision on demand"),
+                    ("Sign in", "Sign in"),
+                    ("Sign-in failure", "Sign-in failure"),
+                    ("Test connection", "Test connection"),
+                    ("Add through the Django admin", "Add through the Django admin"),
+                    ("Change through the Django admin", "Change through the Django admin"),
+                    ("Delete through the Django admin", "Delete through the Django admin"),
+                ],
+                max_length=64,
+                verbose_name="activity",
+            ),
         ),
         migrations.RunPython(postgresql_forward, postgresql_backward, elidable=False),
     ]
