@@ -84,7 +84,7 @@ def generate(entries: int) -> dict:
                 CASE WHEN i %% 100 BETWEEN 85 AND 92
                      THEN 'The target refused the request (HTTP 400).' ELSE '' END,
                 '',
-                (i * 7919) %% 5000
+                (i::bigint * 7919) %% 5000
             FROM generate_series(0, %(n)s - 1) AS i
             """,
             {"n": entries, "days": DAYS, "apps": APPLICATIONS, "ids": app_ids, "jobs": job_ids},

@@ -5,13 +5,16 @@ three-file form (zipped) has a summary, the steps and the modified properties, j
 id. JSON has every field, steps and properties as lists.
 """
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 
+from .pg_copy import entry_csv_lines
 from .writers import (
     csv_chunks,
     json_array_chunks,
@@ -96,11 +99,15 @@ def properties_text(properties: Any) -> str:
 
 
 def _plain(value: Any) -> str:
+    """A value as text: lists joined with commas, other non-text values as JSON (the same as
+    the PostgreSQL path, reports/pg_copy.py)."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, list):
-        return ", ".join(_plain(v) for v in value)
-    return str(value)
+        return ", ".join(v if isinstance(v, str) else json.dumps(v) for v in value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _summary_rows(entries: QuerySet, *, with_details: bool) -> Iterator[list[Any]]:
@@ -142,7 +149,10 @@ def download_entries(entries: QuerySet, kind: str) -> StreamingHttpResponse:
     stem = "provisioning-logs"
     if kind == "csv":
         header = _entry_header() + [_("Steps"), _("Modified properties")]
-        chunks = csv_chunks(header, _summary_rows(entries, with_details=True))
+        if connection.vendor == "postgresql":
+            chunks = csv_chunks(header, [], tail=entry_csv_lines(entries, ENTRY_FIELDS))
+        else:
+            chunks = csv_chunks(header, _summary_rows(entries, with_details=True))
     elif kind == "zip":
         chunks = zip_chunks(
             [

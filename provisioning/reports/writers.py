@@ -65,16 +65,20 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        # Always with microseconds, as PostgreSQL's COPY path writes it (reports/pg_copy.py).
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
     return str(value)
 
 
-def csv_chunks(header: list[str], rows: Iterable[list[Any]]) -> Iterator[bytes]:
-    """UTF-8 CSV (with a BOM, so spreadsheets read the accents), in batches of rows."""
+def csv_chunks(
+    header: list[str], rows: Iterable[list[Any]], *, tail: Iterable[bytes] = ()
+) -> Iterator[bytes]:
+    """UTF-8 CSV (with a BOM, so spreadsheets read the accents), in batches of rows; ``tail``:
+    CSV lines formatted already (by the database), passed on as they come."""
     buffer = _Buffer()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, lineterminator="\n")  # as PostgreSQL's COPY writes
     buffer.write("\ufeff")
     writer.writerow(header)
     yield buffer.take()
@@ -83,6 +87,7 @@ def csv_chunks(header: list[str], rows: Iterable[list[Any]]) -> Iterator[bytes]:
         if count % WRITE_BATCH == 0:
             yield buffer.take()
     yield buffer.take()
+    yield from tail
 
 
 def json_array_chunks(objects: Iterable[dict]) -> Iterator[bytes]:
