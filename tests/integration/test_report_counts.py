@@ -145,3 +145,30 @@ def test_on_demand_for_an_object_in_sync_shows_every_step_skipped_no_change(
     assert entry.status == LogStatus.SKIPPED
     assert [s["name"] for s in entry.steps] == ["Import", "Scope", "Match", "Action"]
     assert entry.steps[-1]["status"] == "Skipped" and "No change" in entry.steps[-1]["detail"]
+
+
+def test_a_failed_bulk_operation_is_described_without_its_internal_bulk_id(
+    app, scim, make_connector, fault_proxy
+):
+    assign(app, DirectoryUserFactory(user_principal_name="bulky@contoso.example"))
+    answer = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"],
+        "Operations": [
+            {
+                "method": "POST",
+                "bulkId": "b0",
+                "status": "400",
+                "response": {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                    "status": "400",
+                    "detail": "userName is not acceptable",
+                },
+            }
+        ],
+    }
+    fault_proxy.inject(Fault.json(200, answer), method="POST", path="/Bulk", times=1)
+    cycle = run(app, make_connector(fault_proxy.url), initial=True)
+    [entry] = ProvisioningLogEntry.objects.filter(cycle_id=cycle.pk, status=LogStatus.FAILURE)
+    assert "userName is not acceptable" in entry.reason
+    assert "b0" not in entry.reason and "bulk" not in entry.reason.lower()
+    assert all("b0" not in step["detail"] for step in entry.steps)

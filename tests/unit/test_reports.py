@@ -279,3 +279,30 @@ def test_postgresql_copy_and_the_python_path_write_the_same_csv(apps):
     python_rows, copied_rows = parse(python)[1:], parse(copied)
     assert len(copied_rows) == 30
     assert copied_rows == python_rows
+
+
+def test_the_detail_shows_members_changed_as_names_not_ids(auditor, client, apps):
+    from provisioning.models import ProvisionedObject
+
+    app = apps[0]
+    ada = DirectoryUserFactory(user_principal_name="ada@contoso.example")
+    ProvisionedObject.objects.create(
+        job=app.provisioning_job, object_type=ObjectType.USER, source_id=ada.pk, target_id="tid-ada"
+    )
+    entry = ProvisioningLogEntry.objects.create(
+        created_at=NOW,
+        job=app.provisioning_job,
+        application_id=app.pk,
+        application_name=app.name,
+        object_type=ObjectType.GROUP,
+        source_display="Team",
+        action=LogAction.UPDATE,
+        status=LogStatus.SUCCESS,
+        modified_properties=[
+            {"name": "members (added)", "old": None, "new": ["tid-ada", "tid-unknown"]},
+            {"name": "members (removed)", "old": [], "new": None},
+        ],
+    )
+    html = client.get(reverse("provisioning-log-detail", args=[app.pk, entry.pk])).content.decode()
+    assert "ada@contoso.example, tid-unknown" in html
+    assert "[&#x27;" not in html and "['" not in html
