@@ -65,23 +65,25 @@ def generate(entries: int) -> dict:
                 (%(jobs)s::bigint[])[1 + i %% %(apps)s],
                 (%(ids)s::bigint[])[1 + i %% %(apps)s],
                 'Bench app ' || lpad((i %% %(apps)s)::text, 2, '0'),
-                md5('cycle' || (i / 2000)::text)::uuid,
-                CASE WHEN i %% 10 = 0 THEN 'Group' ELSE 'User' END,
+                md5('cycle' || (i %% %(apps)s)::text || '-' || (i / 2000)::text)::uuid,
+                CASE WHEN (i / 140) %% 10 = 0 THEN 'Group' ELSE 'User' END,
                 md5('user' || (i %% 50000)::text)::uuid,
                 'user' || lpad((i %% 50000)::text, 6, '0') || '@contoso.example',
                 'target-' || (i %% 50000)::text,
-                (ARRAY['Create','Update','Update','Update','Disable','Delete','Other'])[1 + i %% 7],
-                CASE WHEN i %% 100 < 85 THEN 'Success' WHEN i %% 100 < 93 THEN 'Failure'
-                     WHEN i %% 100 < 98 THEN 'Skipped' ELSE 'Warning' END,
+                (ARRAY['Create','Update','Update','Update','Disable','Delete','Other'])
+                    [1 + (i / 20) %% 7],
+                CASE WHEN (i / 20) %% 100 < 85 THEN 'Success'
+                     WHEN (i / 20) %% 100 < 93 THEN 'Failure'
+                     WHEN (i / 20) %% 100 < 98 THEN 'Skipped' ELSE 'Warning' END,
                 '[{"name": "Import", "status": "Success", "detail": "Retrieved"},
                   {"name": "Scope", "status": "Success", "detail": "In scope"},
                   {"name": "Match", "status": "Success", "detail": "Linked"},
                   {"name": "Action", "status": "Success", "detail": "Updated 1 attribute(s)"}]'::jsonb,
                 '[{"name": "displayName", "old": "Old name", "new": "New name"}]'::jsonb,
-                CASE WHEN i %% 100 BETWEEN 85 AND 92
-                     THEN (ARRAY['SCIM_400','SCIM_409','Timeout','SCIM_500'])[1 + i %% 4]
+                CASE WHEN (i / 20) %% 100 BETWEEN 85 AND 92
+                     THEN (ARRAY['SCIM_400','SCIM_409','Timeout','SCIM_500'])[1 + (i / 2000) %% 4]
                      ELSE '' END,
-                CASE WHEN i %% 100 BETWEEN 85 AND 92
+                CASE WHEN (i / 20) %% 100 BETWEEN 85 AND 92
                      THEN 'The target refused the request (HTTP 400).' ELSE '' END,
                 '',
                 (i::bigint * 7919) %% 5000
@@ -179,6 +181,7 @@ def measure_lists(apps: list[int], repeat: int) -> list[dict]:
         "application": {"application": str(apps[7])},
     }
     client = auditor_client()
+    client.get("/monitoring/provisioning-logs/")  # warm: imports, templates, connection
     results = []
     for scope, application_id in (("tenant-wide", None), ("one application", apps[3])):
         base = (

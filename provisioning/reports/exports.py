@@ -1,6 +1,6 @@
 """What each download holds: the columns of the provisioning logs and of the audit log.
 
-The single CSV has one row per entry with its steps and modified properties as text; Azure's
+The single CSV has one row per entry with its steps and modified properties as JSON; Azure's
 three-file form (zipped) has a summary, the steps and the modified properties, joined by change
 id. JSON has every field, steps and properties as lists.
 """
@@ -77,37 +77,8 @@ def _entry_header() -> list[str]:
     ]
 
 
-def steps_text(steps: Any) -> str:
-    if not isinstance(steps, list):
-        return ""
-    return "; ".join(
-        f"{s.get('name', '')}: {s.get('status', '')}"
-        + (f" — {s['detail']}" if s.get("detail") else "")
-        for s in steps
-        if isinstance(s, dict)
-    )
-
-
-def properties_text(properties: Any) -> str:
-    if not isinstance(properties, list):
-        return ""
-    return "; ".join(
-        f"{p.get('name', '')}: {_plain(p.get('old'))} → {_plain(p.get('new'))}"
-        for p in properties
-        if isinstance(p, dict)
-    )
-
-
-def _plain(value: Any) -> str:
-    """A value as text: lists joined with commas, other non-text values as JSON (the same as
-    the PostgreSQL path, reports/pg_copy.py)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return ", ".join(v if isinstance(v, str) else json.dumps(v) for v in value)
-    return json.dumps(value, ensure_ascii=False)
+def _json_text(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _summary_rows(entries: QuerySet, *, with_details: bool) -> Iterator[list[Any]]:
@@ -115,7 +86,7 @@ def _summary_rows(entries: QuerySet, *, with_details: bool) -> Iterator[list[Any
     for row in rows_of(entries, fields):
         cells = [row[name] for name in ENTRY_FIELDS]
         if with_details:
-            cells += [steps_text(row["steps"]), properties_text(row["modified_properties"])]
+            cells += [_json_text(row["steps"]), _json_text(row["modified_properties"])]
         yield cells
 
 

@@ -5,12 +5,20 @@ written and purged, so 30 days of a million entries is a few thousand rows; on o
 they are grouped from the entries. Both paths give the same numbers (tests/unit/test_insights.py).
 """
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    QuerySet,
+    Sum,
+)
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
@@ -145,21 +153,18 @@ def _cycles(since, until, application_id) -> tuple[list[dict], list[dict]]:
     ).exclude(kind=CycleKind.ON_DEMAND)
     if application_id is not None:
         cycles = cycles.filter(job__application_id=application_id)
-    per_day: dict[datetime, dict] = defaultdict(lambda: {"count": 0, "seconds": 0.0, "max": 0.0})
-    for started, ended in cycles.values_list("started_at", "ended_at").iterator(chunk_size=5000):
-        seconds = max(0.0, (ended - started).total_seconds())
-        day = per_day[_bucket_start(started, "day")]
-        day["count"] += 1
-        day["seconds"] += seconds
-        day["max"] = max(day["max"], seconds)
+    duration = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
     by_day = [
         {
-            "day": day,
-            "count": values["count"],
-            "average": values["seconds"] / values["count"],
-            "max": values["max"],
+            "day": row["day"],
+            "count": row["count"],
+            "average": _seconds(row["average"]),
+            "max": _seconds(row["longest"]),
         }
-        for day, values in sorted(per_day.items())
+        for row in cycles.annotate(day=TruncDay("started_at"))
+        .values("day")
+        .annotate(count=Count("id"), average=Avg(duration), longest=Max(duration))
+        .order_by("day")
     ]
     recent = [
         {
@@ -174,6 +179,14 @@ def _cycles(since, until, application_id) -> tuple[list[dict], list[dict]]:
         for cycle in cycles.select_related("job__application").order_by("-started_at")[:CYCLE_ROWS]
     ]
     return by_day, recent
+
+
+def _seconds(value) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, timedelta):
+        return max(0.0, value.total_seconds())
+    return max(0.0, float(value) / 1_000_000)  # microseconds, where durations are integers
 
 
 def _slowest(since, until, application_id) -> list[dict]:
