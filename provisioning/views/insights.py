@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from ..choices import LogAction, LogStatus
@@ -31,14 +32,15 @@ def insights_context(request: HttpRequest, *, application_id: int | None) -> dic
     until = until or now
     since = since or until - DEFAULT_RANGE
     data = compute_insights(since, until, application_id=application_id)
-    label_format = "%d %b %H:00" if data.bucket == "hour" else "%d %b"
-    labels = [timezone.localtime(moment).strftime(label_format) for moment in data.buckets]
+    label_format = "d M H:00" if data.bucket == "hour" else "d M"  # month names translated
+    labels = [date_format(timezone.localtime(m), label_format) for m in data.buckets]
+    bucket = _("hour") if data.bucket == "hour" else _("day")
     status_labels = dict(LogStatus.choices)
     action_labels = dict(LogAction.choices)
     by_status = stacked_bars(
         "chart-status",
         _("Provisioning events by status"),
-        _("Stacked bars: events per %(bucket)s, by status.") % {"bucket": data.bucket},
+        _("Stacked bars: events per %(bucket)s, by status.") % {"bucket": bucket},
         labels,
         [
             Series(str(status_labels.get(k, k)), v, STATUS_COLOURS.get(k, ""))
@@ -48,7 +50,7 @@ def insights_context(request: HttpRequest, *, application_id: int | None) -> dic
     by_action = stacked_bars(
         "chart-action",
         _("Provisioning events by action"),
-        _("Stacked bars: events per %(bucket)s, by action.") % {"bucket": data.bucket},
+        _("Stacked bars: events per %(bucket)s, by action.") % {"bucket": bucket},
         labels,
         [Series(str(action_labels.get(k, k)), v) for k, v in data.by_action.items()],
     )
@@ -56,7 +58,7 @@ def insights_context(request: HttpRequest, *, application_id: int | None) -> dic
         "chart-cycles",
         _("Cycles per day: average duration"),
         _("Bars: the average duration of the cycles that started each day, in seconds."),
-        [timezone.localtime(day["day"]).strftime("%d %b") for day in data.cycles_by_day],
+        [date_format(timezone.localtime(day["day"]), "d M") for day in data.cycles_by_day],
         [Series(_("Average duration"), [round(d["average"], 1) for d in data.cycles_by_day])],
         unit="s",
     )
