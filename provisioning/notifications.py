@@ -2,8 +2,10 @@
 
 Sent only when the job's "Send an email notification when a failure occurs" box is ticked and it
 has a notification address. Each e-mail has a text and an HTML part and links to the filtered
-provisioning logs. Failure digests are throttled per kind of error (FailureNotice); quarantine e-mails go once per reason.
-Sending never breaks a cycle: a failure to send is logged and that is all.
+provisioning logs (or, when the job stopped before any object, to Synchronization details). Failure
+digests are throttled per kind of error (``FailureNotice``): a later, different failure is mailed at
+once. Quarantine e-mails go once per reason. Sending never breaks a cycle: a failure to send is
+logged and that is all.
 """
 
 import logging
@@ -141,6 +143,8 @@ def notify_cycle_failures(job: ProvisioningJob, cycle: SyncCycle, *, now=None) -
         },
     )
     if sent:
+        # Older notices no longer throttle anything: keep the table to what still does.
+        FailureNotice.objects.filter(job=job, sent_at__lte=now - DIGEST_THROTTLE).delete()
         for kind in kinds:
             FailureNotice.objects.update_or_create(job=job, kind=kind, defaults={"sent_at": now})
         ProvisioningJob.objects.filter(pk=job.pk).update(last_failure_email_at=now)
