@@ -1,6 +1,7 @@
 """The portal's pages: Enterprise applications and each application's blade."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from .views import (
     allow_deletes,
@@ -86,6 +87,11 @@ urlpatterns = [
     ),
     path(f"{APP}audit-logs/download/", audit_logs.audit_logs_download, name="audit-logs-download"),
     path(f"{APP}insights/", insights.insights, name="insights"),
+    path(
+        "monitoring/",
+        RedirectView.as_view(pattern_name="monitoring-provisioning-logs"),
+        name="monitoring",
+    ),
     path(
         "monitoring/provisioning-logs/",
         monitoring_logs.monitoring_provisioning_logs,

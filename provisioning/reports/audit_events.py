@@ -104,6 +104,8 @@ def _values(obj: models.Model, names: list[str]) -> dict[str, Any]:
     """Plain values of the named concrete fields (JSON-safe text for anything else)."""
     values = {}
     for name in names:
+        if "password" in name or "credential" in name:
+            continue  # never a password hash nor stored credentials, even encrypted
         try:
             field = obj._meta.get_field(name)
         except Exception:  # a form-only field

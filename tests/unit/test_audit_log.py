@@ -15,7 +15,7 @@ from provisioning.choices import AuditActivity, LogAction, LogStatus, ObjectType
 from provisioning.models import Application, AuditEvent, DirectoryUser, ProvisioningLogEntry
 from provisioning.roles import ensure_roles
 from provisioning.services.audit import record_audit
-from tests.factories import DirectoryUserFactory, make_application
+from tests.factories import DirectoryGroupFactory, DirectoryUserFactory, make_application
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple 9"
@@ -93,6 +93,27 @@ def test_changes_through_the_admin_are_audited_with_the_admin_channel(superuser,
     deleted = AuditEvent.objects.get(activity=AuditActivity.ADMIN_DELETE)
     assert deleted.channel == "admin" and deleted.actor_name == "root"
     assert str(person.pk) == deleted.after["object_id"]
+
+    # One object deleted from its own page, and a portal login added: audited, no password kept.
+    group = DirectoryGroupFactory(display_name="Gone Group")
+    client.post(f"/admin/provisioning/directorygroup/{group.pk}/delete/", {"post": "yes"})
+    assert AuditEvent.objects.filter(
+        activity=AuditActivity.ADMIN_DELETE, target__contains="Gone Group"
+    ).exists()
+    client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": "newbie",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "usable_password": "true",
+        },
+    )
+    assert get_user_model().objects.filter(username="newbie").exists()
+    added = AuditEvent.objects.get(activity=AuditActivity.ADMIN_ADD, target__contains="newbie")
+    assert added.channel == "admin"
+    assert PASSWORD not in json.dumps([added.before, added.after])
+    assert "pbkdf2" not in json.dumps([added.before, added.after])
 
 
 def test_sign_ins_and_failed_sign_ins_are_audited_without_the_password(client):

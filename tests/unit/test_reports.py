@@ -156,6 +156,15 @@ def test_keyset_pages_walk_every_entry_once_across_equal_timestamps(auditor, cli
     assert len(seen) == len(set(seen)) == PAGE_SIZE * 2 + 1
 
 
+def test_monitoring_leads_to_the_tenant_wide_logs(auditor, client):
+    response = client.get("/monitoring/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("monitoring-provisioning-logs")
+    assert (
+        'href="/monitoring/provisioning-logs/">Monitoring</a>' in client.get("/").content.decode()
+    )
+
+
 def test_the_tenant_wide_page_filters_by_application_and_opens_a_detail(auditor, client, apps):
     generate(apps, 12)
     html = client.get(
