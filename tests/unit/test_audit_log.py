@@ -166,6 +166,10 @@ def test_the_tenant_wide_audit_log_filters_and_downloads(auditor, client):
     )
     targets = {r["Target"] for r in rows}
     assert {"alpha-restart", "'=beta-allow"} <= targets and "beta-old" not in targets
+    page = client.get(reverse("audit-logs", args=[beta.pk]) + "?actor=eve").content.decode()
+    assert (
+        f'href="{reverse("audit-logs-download", args=[beta.pk])}?actor=eve&amp;format=csv"' in page
+    )
     response = client.get(reverse("audit-logs-download", args=[beta.pk]) + "?format=json")
     items = json.loads(b"".join(response.streaming_content))
     assert {"=beta-allow", "beta-old"} <= {i["target"] for i in items}
