@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from . import models
+from .reports.audit_events import audit_admin_changes
 
 
 @admin.register(models.DirectoryUser)
@@ -86,20 +87,30 @@ class SyncCycleAdmin(admin.ModelAdmin):
     list_filter = ("kind", "state")
 
 
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """Provisioning log entries and audit events are append-only (F25): shown, never changed."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(models.ProvisioningLogEntry)
-class ProvisioningLogEntryAdmin(admin.ModelAdmin):
+class ProvisioningLogEntryAdmin(AppendOnlyAdmin):
     list_display = ("created_at", "application_name", "source_display", "action", "status")
     list_filter = ("action", "status")
     search_fields = ("source_display", "target_id")
 
 
 @admin.register(models.AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "actor_name", "application_name", "activity")
-    list_filter = ("activity",)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+class AuditEventAdmin(AppendOnlyAdmin):
+    list_display = ("created_at", "actor_name", "channel", "application_name", "activity")
+    list_filter = ("activity", "channel")
 
 
 @admin.register(models.DirectoryChange)
@@ -111,3 +122,7 @@ class DirectoryChangeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# Every change made through this admin to a portal model writes an audit event too (F25).
+audit_admin_changes(admin.site)

@@ -6,3 +6,6 @@ class ProvisioningConfig(AppConfig):
     name = "provisioning"
     verbose_name = _("Provisioning")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .reports import signals  # noqa: F401  sign-ins and failed sign-ins are audited

@@ -115,6 +115,13 @@ class AuditActivity(models.TextChoices):
     REMOVE_ASSIGNMENT = "Remove app role assignment", _("Remove app role assignment")
     ALLOW_DELETES = "Allow deletes", _("Allow deletes")
     PROVISION_ON_DEMAND = "Provision on demand", _("Provision on demand")
+    # Issue 11: sign-ins, Test Connection and changes made through the Django admin.
+    SIGN_IN = "Sign in", _("Sign in")
+    SIGN_IN_FAILED = "Sign-in failure", _("Sign-in failure")
+    TEST_CONNECTION = "Test connection", _("Test connection")
+    ADMIN_ADD = "Add through the Django admin", _("Add through the Django admin")
+    ADMIN_CHANGE = "Change through the Django admin", _("Change through the Django admin")
+    ADMIN_DELETE = "Delete through the Django admin", _("Delete through the Django admin")
 
 
 class ChangeOperation(models.TextChoices):

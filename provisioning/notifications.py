@@ -2,8 +2,10 @@
 
 Sent only when the job's "Send an email notification when a failure occurs" box is ticked and it
 has a notification address. Each e-mail has a text and an HTML part and links to the filtered
-provisioning logs. Failure digests are throttled per job; quarantine e-mails go once per reason.
-Sending never breaks a cycle: a failure to send is logged and that is all.
+provisioning logs (or, when the job stopped before any object, to Synchronization details). Failure
+digests are throttled per kind of error (``FailureNotice``): a later, different failure is mailed at
+once. Quarantine e-mails go once per reason. Sending never breaks a cycle: a failure to send is
+logged and that is all.
 """
 
 import logging
@@ -17,8 +19,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .choices import LogStatus, QuarantineReason
+from .choices import CycleState, LogStatus, QuarantineReason
 from .models import ProvisioningJob, ProvisioningLogEntry, SyncCycle
+from .models.logs import FailureNotice
 
 logger = logging.getLogger(__name__)
 
@@ -80,33 +83,82 @@ def error_summary(cycle: SyncCycle) -> list[dict]:
     ]
 
 
+def failure_kinds(cycle: SyncCycle, errors: list[dict]) -> set[str]:
+    """What failed, for the throttle: the stop reason of a job-level failure, else error codes."""
+    kinds = {f"object:{error['code']}" for error in errors}
+    if cycle.state == CycleState.FAILED:
+        kinds.add(f"job:{(cycle.error or 'Error')[:200]}")
+    return kinds
+
+
 def notify_cycle_failures(job: ProvisioningJob, cycle: SyncCycle, *, now=None) -> bool:
+    """One digest per cycle with failures; the same kind of failure is mailed once an hour."""
     now = now or timezone.now()
-    if job.last_failure_email_at and now - job.last_failure_email_at < DIGEST_THROTTLE:
-        return False
     counters = cycle.counters or {}
     failures = sum(v.get("Failure", 0) for v in counters.values() if isinstance(v, dict))
-    if not failures and cycle.state != "Failed":
+    job_failed = cycle.state == CycleState.FAILED
+    if not failures and not job_failed:
         return False
+    errors = error_summary(cycle)
+    kinds = failure_kinds(cycle, errors)
+    recent = set(
+        FailureNotice.objects.filter(
+            job=job, kind__in=kinds, sent_at__gt=now - DIGEST_THROTTLE
+        ).values_list("kind", flat=True)
+    )
+    if kinds <= recent:
+        return False
+    app = job.application.name
+    if job_failed:
+        subject = _("[Provisioning] %(app)s: the last cycle stopped: %(error)s") % {
+            "app": app,
+            "error": (cycle.error or _("unknown error"))[:120],
+        }
+    else:
+        subject = _("[Provisioning] %(app)s: %(count)d failure(s) in the last cycle") % {
+            "app": app,
+            "count": failures,
+        }
+    logged = ProvisioningLogEntry.objects.filter(cycle_id=cycle.pk).exists()
     sent = _send(
         job,
         "cycle_failures",
-        _("[Provisioning] %(app)s: %(count)d failure(s) in the last cycle")
-        % {"app": job.application.name, "count": failures}
-        if failures
-        else _("[Provisioning] %(app)s: the last cycle failed") % {"app": job.application.name},
+        subject,
         {
             "cycle": cycle,
             "failures": failures,
-            "counters": {k: v for k, v in counters.items() if isinstance(v, dict)},
-            "errors": error_summary(cycle),
-            "logs_url": logs_url(job, cycle_id=str(cycle.pk), status=LogStatus.FAILURE),
+            "job_failed": job_failed,
+            "stop_recommendation": _stop_recommendation(cycle),
+            "counters": {k: v for k, v in counters.items() if isinstance(v, dict) and v},
+            "errors": errors,
+            "new_kinds": sorted(kinds - recent),
+            # A cycle stopped before any object has no entry to show: link to what does say
+            # what happened (Synchronization details on the Provisioning tab).
+            "logs_url": logs_url(job, cycle_id=str(cycle.pk), status=LogStatus.FAILURE)
+            if failures
+            else logs_url(job, cycle_id=str(cycle.pk))
+            if logged
+            else "",
+            "provisioning_url": f"{settings.PORTAL_BASE_URL}/apps/{job.application_id}/provisioning/",
         },
     )
     if sent:
+        # Older notices no longer throttle anything: keep the table to what still does.
+        FailureNotice.objects.filter(job=job, sent_at__lte=now - DIGEST_THROTTLE).delete()
+        for kind in kinds:
+            FailureNotice.objects.update_or_create(job=job, kind=kind, defaults={"sent_at": now})
         ProvisioningJob.objects.filter(pk=job.pk).update(last_failure_email_at=now)
         job.last_failure_email_at = now
     return sent
+
+
+def _stop_recommendation(cycle: SyncCycle) -> str:
+    if cycle.state != CycleState.FAILED:
+        return ""
+    return _(
+        "No object was changed after the cycle stopped. Check the Tenant URL and the secret "
+        "token on the Provisioning tab (Test Connection), then restart provisioning."
+    )
 
 
 def notify_quarantine(job: ProvisioningJob, cycle: SyncCycle) -> bool:

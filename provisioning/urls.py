@@ -1,6 +1,7 @@
 """The portal's pages: Enterprise applications and each application's blade."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from .views import (
     allow_deletes,
@@ -11,6 +12,8 @@ from .views import (
     gallery,
     goto_authorize,
     home,
+    insights,
+    monitoring_logs,
     on_demand,
     overview,
     provisioning_logs,
@@ -91,5 +94,40 @@ urlpatterns = [
         "goto/authorize/callback/",
         goto_authorize.goto_authorize_callback,
         name="goto-authorize-callback",
+    ),
+    # Reports for auditors (issue 11): downloads, insights, and the tenant-wide Monitoring pages.
+    path(
+        f"{APP}provisioning-logs/download/",
+        provisioning_logs.provisioning_logs_download,
+        name="provisioning-logs-download",
+    ),
+    path(f"{APP}audit-logs/download/", audit_logs.audit_logs_download, name="audit-logs-download"),
+    path(f"{APP}insights/", insights.insights, name="insights"),
+    path(
+        "monitoring/",
+        RedirectView.as_view(pattern_name="monitoring-provisioning-logs"),
+        name="monitoring",
+    ),
+    path(
+        "monitoring/provisioning-logs/",
+        monitoring_logs.monitoring_provisioning_logs,
+        name="monitoring-provisioning-logs",
+    ),
+    path(
+        "monitoring/provisioning-logs/download/",
+        monitoring_logs.monitoring_provisioning_logs_download,
+        name="monitoring-provisioning-logs-download",
+    ),
+    path(
+        "monitoring/provisioning-logs/<int:entry_id>/",
+        monitoring_logs.monitoring_provisioning_log_detail,
+        name="monitoring-provisioning-log-detail",
+    ),
+    path("monitoring/insights/", insights.monitoring_insights, name="monitoring-insights"),
+    path("monitoring/audit-logs/", audit_logs.monitoring_audit_logs, name="monitoring-audit-logs"),
+    path(
+        "monitoring/audit-logs/download/",
+        audit_logs.monitoring_audit_logs_download,
+        name="monitoring-audit-logs-download",
     ),
 ]

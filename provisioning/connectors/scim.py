@@ -808,7 +808,9 @@ class ScimConnector(Connector):
         return results
 
     def _bulk_result(self, operation: BulkOperation, item: dict[str, Any] | None) -> BulkResult:
-        what = f"{operation.method.upper()} {operation.object_type} ({operation.bulk_id})"
+        # The bulk id is the request's own bookkeeping: messages name the object, never it.
+        what = f"{operation.method.upper()} {operation.object_type} {operation.target_id or ''}"
+        what = what.strip()
         if item is None:
             return BulkResult(
                 operation.bulk_id,

@@ -135,6 +135,24 @@ def decode(raw: bytes) -> str:
         ) from error
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: str) -> str:
+    """A leading apostrophe before text a spreadsheet would run as a formula (and before text
+    that already starts with apostrophes then such a character, so that the import's
+    ``restore_cell`` gives back exactly the value)."""
+    if value.lstrip("'").startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def restore_cell(value: str) -> str:
+    if value.startswith("'") and value.lstrip("'").startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value
+
+
 def read_rows(text: str) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(line number where the record starts, cells)``, skipping blank lines."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -149,7 +167,7 @@ def read_rows(text: str) -> Iterator[tuple[int, list[str]]]:
                 _("the file is not valid CSV: %(error)s") % {"error": error}, line=line
             ) from error
         if cells:
-            yield line, cells
+            yield line, [restore_cell(cell) for cell in cells]
 
 
 def detect_header(cells: list[str]) -> Header:

@@ -9,6 +9,10 @@ group or member is in the recycle bin is left out, and so is a manager in the re
 Extension attributes are exported as text (the import stores text); group display names are
 the key of the groups and memberships files, so a directory whose live groups share a display name
 exports files that the import rejects as ambiguous.
+
+A text cell a spreadsheet would run as a formula (``=cmd|…``, ``+…``, ``-…``, ``@…``, tab, carriage
+return) is written with a leading apostrophe; the import takes it off again, so the round trip
+still reproduces the data.
 """
 
 import json
@@ -26,6 +30,7 @@ from .csv_format import (
     csv_writer,
     format_boolean,
     group_header,
+    neutralise_cell,
     user_header,
 )
 
@@ -57,6 +62,11 @@ def _export(output_dir: Path) -> dict[str, int]:
 def _binary(expression):
     """Order by code point whatever the database's collation, so files are the same everywhere."""
     return Collate(expression, "C" if connection.vendor == "postgresql" else "BINARY")
+
+
+def _cells(row) -> list:
+    """Formula-looking text cells neutralised (see ``csv_format.neutralise_cell``)."""
+    return [neutralise_cell(value) if isinstance(value, str) else value for value in row]
 
 
 def _text(value) -> str:
@@ -92,12 +102,17 @@ def _export_users(path: Path) -> int:
         ):
             attributes = attributes or {}
             writer.writerow(
-                [
-                    *values,
-                    manager if manager and manager_deleted_at is None else "",
-                    format_boolean(account_enabled),
-                    *(_text(attributes[name]) if name in attributes else "" for name in extensions),
-                ]
+                _cells(
+                    [
+                        *values,
+                        manager if manager and manager_deleted_at is None else "",
+                        format_boolean(account_enabled),
+                        *(
+                            _text(attributes[name]) if name in attributes else ""
+                            for name in extensions
+                        ),
+                    ]
+                )
             )
             count += 1
     return count
@@ -116,7 +131,7 @@ def _export_groups(path: Path) -> int:
         writer = csv_writer(stream)
         writer.writerow(group_header())
         for *values, security_enabled in rows:
-            writer.writerow([*values, format_boolean(security_enabled)])
+            writer.writerow(_cells([*values, format_boolean(security_enabled)]))
             count += 1
     return count
 
@@ -145,6 +160,6 @@ def _export_memberships(path: Path) -> int:
         writer = csv_writer(stream)
         writer.writerow(MEMBERSHIP_HEADER)
         for row in rows:
-            writer.writerow(row)
+            writer.writerow(_cells(row))
             count += 1
     return count

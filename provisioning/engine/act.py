@@ -272,6 +272,12 @@ class ChunkSynchronizer:
             self.ctx.recorder.count("unchanged")
             if work.link.state == LinkState.FAILED or work.link.failure_count:
                 self.clear_escrow(work.link)
+            if self.ctx.on_demand:
+                # Cycles only count no-ops (the logs would grow with them); on demand the person
+                # who asked sees every step, as Azure shows "Skipped — no change".
+                no_change = _("No change: the target object already has these values")
+                work.steps.append(Step("Action", LogStatus.SKIPPED, no_change))
+                self.log(work, LogAction.OTHER, LogStatus.SKIPPED, reason=no_change)
             return work
         if not mapping.action_update:
             work.steps.append(Step("Action", LogStatus.SKIPPED, _("The Update action is off")))
@@ -594,6 +600,8 @@ class ChunkSynchronizer:
         link.next_retry_at = self.ctx.now + escrow_delay(link.failure_count)
         if not link.target_id:
             link.state = LinkState.FAILED
+        # Failed and escrowed: the references pass must not try (and log, and count) it again.
+        self.ctx.deferred_reference_users.discard(work.obj.source_id)
         work.steps.append(Step("Action", LogStatus.FAILURE, reason))
         self.log(
             work,

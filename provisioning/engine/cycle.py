@@ -44,6 +44,9 @@ from .record import CycleRecorder
 
 logger = logging.getLogger(__name__)
 
+PROGRESS_STEPS = 10  # a cycle's progress moves in at least this many steps when it is large enough
+PROGRESS_MIN_CHUNK = 25
+
 
 class CycleBusy(Exception):
     """Another process holds the job's lease."""
@@ -318,6 +321,9 @@ def _process(ctx: CycleContext, users: list, groups: list) -> None:
     chunk_size = CHUNK_SIZE
     if ctx.capabilities.bulk and ctx.capabilities.bulk_max_operations:
         chunk_size = max(100, min(CHUNK_SIZE, ctx.capabilities.bulk_max_operations))
+    # Progress is saved as each chunk completes: a cycle of a few hundred objects is cut in
+    # several chunks so that Synchronization details moves instead of jumping from 0 to 100 %.
+    chunk_size = min(chunk_size, max(PROGRESS_MIN_CHUNK, -(-total // PROGRESS_STEPS)))
 
     progress = {"done": 0}
 

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('provisioning', '0005_bulk_json_fields'),
+        ("provisioning", "0005_bulk_json_fields"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='channel',
-            field=models.CharField(blank=True, default='portal', max_length=128, verbose_name='channel'),
+            model_name="auditevent",
+            name="channel",
+            field=models.CharField(
+                blank=True, default="portal", max_length=128, verbose_name="channel"
+            ),
         ),
     ]

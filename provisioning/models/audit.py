@@ -32,7 +32,12 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["application_id", "-created_at"], name="audit_app_date")]
+        indexes = [
+            models.Index(fields=["application_id", "-created_at"], name="audit_app_date"),
+            models.Index(fields=["-created_at", "-id"], name="audit_date_id"),
+            models.Index(fields=["activity", "-created_at"], name="audit_activity_date"),
+            models.Index(fields=["actor_name", "-created_at"], name="audit_actor_date"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.activity} {self.application_name}"

@@ -15,6 +15,7 @@ APPLICATION_MENU = (
     ("provisioning", "provisioning", _("Provisioning"), _("Manage")),
     ("provisioning-logs", "provisioning-logs", _("Provisioning logs"), _("Activity")),
     ("audit-logs", "audit-logs", _("Audit logs"), _("Activity")),
+    ("insights", "insights", _("Insights"), _("Activity")),
 )
 
 

@@ -1,79 +1,87 @@
-"""APP > Provisioning logs (F24): the filtered list and one entry's details.
+"""APP > Provisioning logs (F24): the filtered list, one entry's details and the downloads.
 
-The notification e-mails link here as ``…/provisioning-logs/?cycle_id=<uuid>&status=Failure``.
+Filters live in the query string (the failure e-mail links here as
+``…/provisioning-logs/?cycle_id=<uuid>&status=Failure``); pages are keyset pages.
 """
 
-import uuid
-
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
-from ..forms.logs import ProvisioningLogFilterForm
 from ..models import ProvisioningLogEntry
+from ..reports.detail import readable_properties
+from ..reports.exports import download_entries
+from ..reports.filters import ProvisioningLogFilterForm, bind, select_entries
+from ..reports.paging import keyset_page, query_without_cursor
+from ..reports.writers import FORMATS
 from .access import portal_page
 from .blade import blade_context, get_application
-from .paging import paginate, query_without_page
+
+ENTRY_FORMATS = ("csv", "zip", "json", "ndjson")
+
+
+def list_context(request: HttpRequest, *, application_id: int | None) -> dict:
+    tenant_wide = application_id is None
+    form = bind(ProvisioningLogFilterForm, request.GET, tenant_wide=tenant_wide)
+    entries = select_entries(form, application_id=application_id)
+    return {
+        "form": form,
+        "page": keyset_page(entries, request.GET),
+        "query": query_without_cursor(request.GET),
+        "filtered": form.is_bound,
+        "retention_days": settings.PROVISIONING_LOG_RETENTION_DAYS,
+        "formats": ENTRY_FORMATS,
+        "tenant_wide": tenant_wide,
+    }
+
+
+def download(request: HttpRequest, *, application_id: int | None) -> HttpResponse:
+    kind = request.GET.get("format", "csv")
+    if kind not in ENTRY_FORMATS or kind not in FORMATS:
+        return HttpResponseBadRequest(_("Unknown download format."))
+    form = bind(ProvisioningLogFilterForm, request.GET, tenant_wide=application_id is None)
+    if form.is_bound and not form.is_valid():
+        return HttpResponseBadRequest(_("The filters are not valid."))
+    return download_entries(select_entries(form, application_id=application_id), kind)
 
 
 @portal_page
 def provisioning_logs(request: HttpRequest, application_id: int) -> HttpResponse:
     application = get_application(application_id)
-    form = ProvisioningLogFilterForm(request.GET or None)
-    entries = ProvisioningLogEntry.objects.filter(application_id=application.pk)
-    valid = form.is_valid() if form.is_bound else True
-    if form.is_bound and valid:
-        data = form.cleaned_data
-        if data.get("cycle_id"):
-            entries = entries.filter(cycle_id=data["cycle_id"])
-        if data.get("status"):
-            entries = entries.filter(status=data["status"])
-        if data.get("action"):
-            entries = entries.filter(action=data["action"])
-        if data.get("identity"):
-            text = data["identity"].strip()
-            match = Q(source_display__icontains=text) | Q(target_id=text)
-            object_id = _as_uuid(text)
-            if object_id is not None:
-                match |= Q(source_id=object_id) | Q(change_id=object_id)
-            entries = entries.filter(match)
-    page = (
-        paginate(entries.order_by("-created_at", "-id"), request)
-        if valid
-        else paginate(entries.none(), request)
-    )
     context = blade_context(
         request,
         application,
         "provisioning-logs",
-        form=form if form.is_bound else ProvisioningLogFilterForm(),
-        page=page,
-        query=query_without_page(request),
-        filtered=form.is_bound,
+        **list_context(request, application_id=application.pk),
     )
     return render(request, "provisioning/provisioning_logs.html", context)
 
 
-def _as_uuid(text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return None
+@portal_page
+def provisioning_logs_download(request: HttpRequest, application_id: int) -> HttpResponse:
+    application = get_application(application_id)
+    return download(request, application_id=application.pk)
+
+
+def detail_context(entry: ProvisioningLogEntry, request: HttpRequest) -> dict:
+    return {
+        "entry": entry,
+        "steps": [step for step in (entry.steps or []) if isinstance(step, dict)],
+        "properties": readable_properties(entry),
+        "back_query": request.GET.urlencode(),
+    }
 
 
 @portal_page
 def provisioning_log_detail(request: HttpRequest, application_id: int, entry_id: int):
     application = get_application(application_id)
     entry = get_object_or_404(ProvisioningLogEntry, pk=entry_id, application_id=application.pk)
-    steps = [step for step in (entry.steps or []) if isinstance(step, dict)]
     context = blade_context(
         request,
         application,
         "provisioning-logs",
         page_title=_("Provisioning log details"),
-        entry=entry,
-        steps=steps,
-        back_query=request.GET.urlencode(),
+        **detail_context(entry, request),
     )
     return render(request, "provisioning/provisioning_log_detail.html", context)

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ..choices import CycleKind, JobState, LinkState, LogAction, LogStatus, ObjectType
+from ..choices import CycleKind, CycleState, JobState, LinkState, LogAction, LogStatus, ObjectType
 from ..models import Application, ProvisionedObject
 from .access import can_change, portal_page
 from .blade import get_application
@@ -62,7 +62,15 @@ def sync_details_context(application: Application) -> dict:
         "groups_provisioned": linked.get(ObjectType.GROUP.value, 0),
         "in_quarantine": job.state == JobState.QUARANTINE,
         "poll_seconds": FAST_POLL_SECONDS if running or due_soon else SLOW_POLL_SECONDS,
-        "steady_state": bool(job.state == JobState.ACTIVE and latest is not None and not running),
+        "unchanged": counters.get("unchanged", 0) if isinstance(counters, dict) else 0,
+        # Steady state: the last cycle completed cleanly. After "Completed with failures" the
+        # failed objects are escrowed and retried: that is not a steady state yet.
+        "steady_state": bool(
+            job.state == JobState.ACTIVE
+            and latest is not None
+            and not running
+            and latest.state == CycleState.SUCCEEDED
+        ),
     }
 
 

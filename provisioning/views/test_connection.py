@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from ..forms.provisioning import ProvisioningSettingsForm
+from ..reports.audit_events import record_test_connection
 from ..services.configuration import try_connection
 from .access import portal_page
 from .blade import get_application
@@ -22,7 +23,9 @@ def test_connection(request: HttpRequest, application_id: int) -> HttpResponse:
     application = get_application(application_id)
     job = application.provisioning_job
     form = ProvisioningSettingsForm(request.POST, job=job)
-    result = try_connection(job, form.credentials_input())
+    submitted = form.credentials_input()
+    result = try_connection(job, submitted)
+    record_test_connection(job, request.user, submitted, result)
     if request.htmx:
         return render(
             request,

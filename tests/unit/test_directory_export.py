@@ -1,5 +1,6 @@
 """Directory export (F3): the import format, live objects only, round trips both ways."""
 
+import csv
 from io import StringIO
 from pathlib import Path
 
@@ -230,3 +231,27 @@ def test_export_outside_a_transaction_reads_one_snapshot(tmp_path):
 
     for name in FILE_NAMES:
         assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), name
+
+
+@pytest.mark.django_db
+def test_export_neutralises_formula_cells_and_the_import_restores_them(tmp_path):
+    DirectoryUserFactory(
+        user_principal_name="mallory@contoso.example",
+        display_name='=cmd|" /C calc"!A0',
+        mobile="+47 555 0100",
+        department="@SUM(1+1)",
+        job_title="'=already quoted",
+    )
+    export_directory(tmp_path)
+    text = (tmp_path / "users.csv").read_text(encoding="utf-8")
+    assert "'=cmd|" in text and "'+47 555 0100" in text and "'@SUM(1+1)" in text
+    for line in text.splitlines()[1:]:
+        for cell in next(csv.reader([line])):
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+    DirectoryUser.objects.all().delete()
+    import_directory(exported_files(tmp_path))
+    user = DirectoryUser.objects.get(user_principal_name="mallory@contoso.example")
+    assert user.display_name == '=cmd|" /C calc"!A0'
+    assert user.mobile == "+47 555 0100" and user.department == "@SUM(1+1)"
+    assert user.job_title == "'=already quoted"
