@@ -202,6 +202,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.purge_provisioning_logs",
         "schedule": crontab(hour=3, minute=17),
     },
+    "purge-deleted-directory-objects-daily": {
+        "task": "provisioning.tasks.purge_deleted_directory_objects",
+        "schedule": crontab(hour=3, minute=41),
+    },
 }
 
 # Provisioning defaults.

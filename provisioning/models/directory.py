@@ -86,6 +86,10 @@ class DirectoryUser(SoftDeletable):
             # Azure compares user principal names without regard to case.
             models.UniqueConstraint(Lower("user_principal_name"), name="user_upn_unique_ci"),
         ]
+        indexes = [
+            # The Users page pages by (display name, id) with a keyset (issue 15).
+            models.Index(fields=["display_name", "id"], name="user_display_order"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} <{self.user_principal_name}>"
