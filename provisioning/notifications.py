@@ -6,6 +6,7 @@ provisioning logs. Failure digests are throttled per job; quarantine e-mails go 
 Sending never breaks a cycle: a failure to send is logged and that is all.
 """
 
+import functools
 import logging
 from collections import Counter
 from datetime import timedelta
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .choices import LogStatus, QuarantineReason
@@ -40,6 +41,18 @@ def logs_url(job: ProvisioningJob, **filters: str) -> str:
         path = f"/apps/{job.application_id}/provisioning-logs/"
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
     return f"{settings.PORTAL_BASE_URL}{path}" + (f"?{query}" if query else "")
+
+
+def in_recipients_language(notify):
+    """Write the e-mail (subject and body) in the job's notification language, else the
+    portal's default (issue 15)."""
+
+    @functools.wraps(notify)
+    def wrapped(job: ProvisioningJob, *args, **kwargs):
+        with translation.override(job.notification_language or settings.LANGUAGE_CODE):
+            return notify(job, *args, **kwargs)
+
+    return wrapped
 
 
 def _send(job: ProvisioningJob, template: str, subject: str, context: dict) -> bool:
@@ -80,6 +93,7 @@ def error_summary(cycle: SyncCycle) -> list[dict]:
     ]
 
 
+@in_recipients_language
 def notify_cycle_failures(job: ProvisioningJob, cycle: SyncCycle, *, now=None) -> bool:
     now = now or timezone.now()
     if job.last_failure_email_at and now - job.last_failure_email_at < DIGEST_THROTTLE:
@@ -109,6 +123,7 @@ def notify_cycle_failures(job: ProvisioningJob, cycle: SyncCycle, *, now=None) -
     return sent
 
 
+@in_recipients_language
 def notify_quarantine(job: ProvisioningJob, cycle: SyncCycle) -> bool:
     reason = QuarantineReason(job.quarantine_reason)
     return _send(
@@ -126,6 +141,7 @@ def notify_quarantine(job: ProvisioningJob, cycle: SyncCycle) -> bool:
     )
 
 
+@in_recipients_language
 def notify_held_deletions(job: ProvisioningJob, cycle: SyncCycle, held: int) -> bool:
     return _send(
         job,

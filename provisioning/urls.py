@@ -11,6 +11,7 @@ from .views import (
     directory_groups,
     directory_import,
     directory_users,
+    favicon,
     gallery,
     home,
     on_demand,
@@ -79,6 +80,7 @@ urlpatterns = [
         name="provisioning-log-detail",
     ),
     path(f"{APP}audit-logs/", audit_logs.audit_logs, name="audit-logs"),
+    path("favicon.ico", favicon.favicon, name="favicon"),
     # Directory (issue 15): users, deleted users, groups, bulk import.
     path("users/", directory_users.user_list, name="directory-users"),
     path("users/new/", directory_users.user_create, name="directory-user-create"),
