@@ -25,7 +25,7 @@ def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
 
 class UserFilterForm(forms.Form):
     q = forms.CharField(
-        label=_("Search by name, user principal name, mail or employee ID"),
+        label=_("Search by the start of a name, user principal name or mail, or an employee ID"),
         required=False,
         max_length=256,
     )

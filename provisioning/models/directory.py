@@ -89,6 +89,7 @@ class DirectoryUser(SoftDeletable):
         indexes = [
             # The Users page pages by (display name, id) with a keyset (issue 15).
             models.Index(fields=["display_name", "id"], name="user_display_order"),
+            models.Index(fields=["employee_id"], name="user_employee_id"),
         ]
 
     def __str__(self) -> str:

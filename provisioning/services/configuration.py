@@ -95,7 +95,6 @@ def merge_credentials(
     return merged
 
 
-@transaction.atomic
 def connection_check_needed(job: ProvisioningJob, values: ProvisioningSettings) -> bool:
     """Saving with Status On tests the credentials first, as Azure does, when the status is
     being turned On or the credentials changed (issue 15)."""
@@ -105,6 +104,7 @@ def connection_check_needed(job: ProvisioningJob, values: ProvisioningSettings) 
     return not job.status_on or merged != dict(job.credentials)
 
 
+@transaction.atomic
 def save_provisioning_settings(
     job: ProvisioningJob,
     values: ProvisioningSettings,

@@ -49,6 +49,11 @@ def test_users_list_searches_filters_and_pages_with_a_keyset(client):
     after = page1.split("after=")[1].split('"')[0].replace("&amp;", "&")
     page2 = client.get(reverse("directory-users") + "?after=" + after).content.decode()
     assert "Person 49" in page2 and "Zed" in page2 and "Person 48" not in page2
+    found = client.get(reverse("directory-users"), {"q": "person 0"}).content.decode()
+    assert "Person 00" in found and "Person 09" in found and "Person 10" not in found
+    assert ">Boss</a>" not in found
+    found = client.get(reverse("directory-users"), {"q": boss.user_principal_name[:6].upper()})
+    assert ">Boss</a>" in found.content.decode()
     found = client.get(reverse("directory-users"), {"q": "E-77"}).content.decode()
     assert "Zed" in found and "Boss" not in found
     disabled = client.get(reverse("directory-users"), {"enabled": "no"}).content.decode()
