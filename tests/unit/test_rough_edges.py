@@ -317,3 +317,37 @@ def test_provisioning_status_sits_in_settings_next_to_scope(client, app):
     assert 'name="scope"' in settings_section and 'name="status"' in settings_section
     assert settings_section.index('name="scope"') < settings_section.index('name="status"')
     assert html.count('name="status"') == 2  # On and Off, once
+
+
+# --- e-mails in the recipient's language ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "language, subject_start",
+    [("zh-hant", "[佈建] "), ("", "[Provisioning] "), ("en", "[Provisioning] ")],
+)
+def test_notification_emails_use_the_jobs_language(app, mailoutbox, language, subject_start):
+    from provisioning.notifications import notify_held_deletions
+
+    job = app.provisioning_job
+    job.notification_email = "ops@contoso.example"
+    job.notify_on_failure = True
+    job.notification_language = language
+    job.save()
+    cycle = SyncCycle.objects.create(job=job, kind="incremental", state=CycleState.SUCCEEDED)
+    assert notify_held_deletions(job, cycle, 12)
+    (message,) = mailoutbox
+    assert message.subject.startswith(subject_start)
+    if language == "zh-hant":
+        assert "意外刪除閾值" in message.body
+    # The portal's own language is not changed for what follows.
+    from django.utils import translation
+
+    assert translation.get_language() == "en"
+
+
+def test_the_notification_language_is_a_setting_of_the_provisioning_tab(client, app):
+    login(client, "admin")
+    html = client.get(reverse("provisioning", args=[app.pk])).content.decode()
+    assert 'name="notification_language"' in html
+    assert '<option value="zh-hant">Traditional Chinese</option>' in html
