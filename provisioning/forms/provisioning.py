@@ -88,11 +88,11 @@ class ProvisioningSettingsForm(forms.Form):
             self.credential_field_names.append(name)
             stored = bool(job.credentials.get(credential.name))
             if credential.secret:
-                help_text = credential.help_text or ""
+                help_text = _(credential.help_text) if credential.help_text else ""
                 if stored:
                     help_text = _("A value is stored. Leave blank to keep it.")
                 field = forms.CharField(
-                    label=credential.label,
+                    label=_(credential.label),
                     required=False,
                     strip=True,
                     help_text=help_text,
@@ -109,9 +109,9 @@ class ProvisioningSettingsForm(forms.Form):
                     credential.kind, forms.TextInput
                 )
                 field = forms.CharField(
-                    label=credential.label,
+                    label=_(credential.label),
                     required=False,
-                    help_text=credential.help_text,
+                    help_text=_(credential.help_text) if credential.help_text else "",
                     initial=job.credentials.get(credential.name, ""),
                     widget=widget_class(attrs={"autocomplete": "off", "spellcheck": "false"}),
                 )

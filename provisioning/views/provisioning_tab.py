@@ -87,7 +87,7 @@ def provisioning_tab_context(
     mappings = job.mappings.annotate(attribute_count=Count("attributes")).order_by("-object_type")
     credentials = [
         {
-            "label": field.label,
+            "label": _(field.label),
             "secret": field.secret,
             "stored": bool(job.credentials.get(field.name)),
             # Only non-secret values (a tenant URL, an admin user name) are ever rendered.
@@ -103,6 +103,6 @@ def provisioning_tab_context(
         mappings=mappings,
         credential_summary=credentials,
         test_result=test_result,
-        test_hint=template.test_connection_hint,
+        test_hint=_(template.test_connection_hint) if template.test_connection_hint else "",
         **sync_details_context(application),
     )

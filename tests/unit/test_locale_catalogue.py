@@ -91,3 +91,49 @@ def test_the_check_fails_on_an_empty_or_fuzzy_entry(tmp_path, text):
     bad.write_text(f'{flag}msgid "Hello"\nmsgstr "{msgstr}"\n', encoding="utf-8")
     (entry,) = read_catalogue(bad)
     assert (not entry["msgstr"][0]) or "fuzzy" in entry["flags"]
+
+
+def _gallery_texts() -> set[str]:
+    from provisioning.gallery import all_templates
+
+    texts = set()
+    for template in all_templates():
+        texts.add(template.description)
+        texts.update(template.categories)
+        texts.add(template.test_connection_hint)
+        for credential in template.credential_fields:
+            texts.update((credential.label, credential.help_text))
+        for role in template.app_roles:
+            texts.update((role.name, role.description))
+    return {text for text in texts if text and not text.startswith("http")}
+
+
+def test_every_gallery_text_is_marked_and_translated():
+    from provisioning.gallery.messages import GALLERY_TEXTS
+
+    translated = {e["msgid"] for e in ENTRIES}
+    texts = _gallery_texts()
+    assert not texts - set(GALLERY_TEXTS), "add them to provisioning/gallery/messages.py"
+    assert not texts - translated, "run makemessages and translate them"
+
+
+@pytest.mark.django_db
+def test_gallery_texts_and_mapping_names_are_shown_in_the_pages_language(client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from provisioning.roles import ensure_roles
+    from tests.factories import make_application
+
+    administrators, _auditors = ensure_roles()
+    admin = get_user_model().objects.create_user(username="tw-admin")
+    admin.groups.add(administrators)
+    client.force_login(admin)
+    app = make_application("gotomeeting", "GoToMeeting")
+    client.cookies["django_language"] = "zh-hant"
+    html = client.get(reverse("provisioning", args=[app.pk])).content.decode()
+    assert "Citrix GoToMeeting 管理員使用者名稱" in html
+    assert "將 Azure Active Directory 使用者同步至 GoToMeeting" in html
+    assert "Synchronize Azure Active Directory" not in html
+    overview = client.get(reverse("application-overview", args=[app.pk])).content.decode()
+    assert "線上會議。" in overview
