@@ -87,8 +87,9 @@ class DirectoryUser(SoftDeletable):
             models.UniqueConstraint(Lower("user_principal_name"), name="user_upn_unique_ci"),
         ]
         indexes = [
-            # The Users page pages by (display name, id) with a keyset (issue 15).
-            models.Index(fields=["display_name", "id"], name="user_display_order"),
+            # The Users page pages the live users by (display name, id) with a keyset (issue 15);
+            # deleted_at first, so "deleted_at IS NULL ORDER BY display_name, id" is one range.
+            models.Index(fields=["deleted_at", "display_name", "id"], name="user_display_order"),
             models.Index(fields=["employee_id"], name="user_employee_id"),
         ]
 

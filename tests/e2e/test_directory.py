@@ -204,3 +204,66 @@ def test_csv_import_reports_bad_rows_then_imports_a_good_file(
         message="the imported user is missing",
     )
     screenshot(page, "directory-import-completed")
+
+
+# English a zh-TW administrator must not meet on the tutorial's pages (names of apps and people,
+# URLs and attribute names aside).
+ENGLISH_LEFT = (
+    "Provisioning Mode",
+    "Admin Credentials",
+    "Tenant URL",
+    "Secret Token",
+    "Test Connection",
+    "Notification Email",
+    "Synchronize Azure Active Directory",
+    "Provisioning Status",
+    "Synchronization Details",
+    "Settings",
+    "Mappings",
+    "Save",
+)
+
+
+def test_the_tutorials_provisioning_steps_in_traditional_chinese(
+    open_page, engine, scim, make_login, screenshot
+):
+    """Steps 3–12 of the tutorial in zh-TW, up to the user created in the target."""
+    words = WORDS["zh-TW"]
+    application = add_application("scim", "Contoso 示範")
+    person = DirectoryUserFactory(
+        display_name="Britta Simon", user_principal_name="britta.tutorial@contoso.example"
+    )
+    assign(application, person)
+    make_login("alex", "admin")
+    page = open_page("zh-TW")
+    sign_in(page, "alex", words)
+
+    page.goto(f"/apps/{application.pk}/provisioning/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Contoso 示範 | 佈建")
+    page.get_by_label("佈建模式").select_option("Automatic")
+    page.get_by_label("租用戶 URL", exact=True).fill(scim.url)
+    page.get_by_label("祕密權杖", exact=True).fill(scim.token)
+    page.get_by_role("button", name="測試連線").click()
+    expect(page.get_by_test_id("test-connection-result")).to_contain_text("測試連線成功。")
+    page.get_by_label("通知電子郵件").fill("provisioning-alerts@contoso.example")
+    page.get_by_label("發生失敗時傳送電子郵件通知").check()
+    page.get_by_role("group", name="佈建狀態").get_by_label("開啟", exact=True).check()
+    body = page.locator("main").inner_text()
+    assert not [text for text in ENGLISH_LEFT if text in body], body
+    screenshot(page, "tutorial-provisioning-zh-TW")
+    page.get_by_role("button", name="儲存", exact=True).first.click()
+    expect(page.get_by_role("status").filter(has_text="已儲存您的變更。")).to_be_visible()
+
+    wait_until(
+        lambda: any(
+            u["userName"] == person.user_principal_name for u in scim.all_resources("Users")
+        ),
+        timeout=DEADLINE_MS / 1000,
+        message=lambda: f"the user never reached the target\n{engine.logs()}",
+    )
+    details = page.locator("#sync-details")
+    expect(details.get_by_test_id("percent-complete")).to_have_text("100%", timeout=DEADLINE_MS)
+    expect(details.get_by_test_id("cycle-state")).to_have_text("已完成")
+    body = page.locator("main").inner_text()
+    assert not [text for text in ENGLISH_LEFT if text in body], body
+    screenshot(page, "tutorial-synchronization-details-zh-TW")
