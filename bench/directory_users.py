@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -36,8 +37,14 @@ def build(users: int) -> None:
 
     common.log(f"building {users} users")
     user_ids, _group_ids = common.build_directory(users, max(users // 1000, 1))
-    # One in ten has a manager (the first user of their block of ten's previous block).
-    managed = [(uid, user_ids[max(i - 10, 0)]) for i, uid in enumerate(user_ids) if i % 10 == 5]
+    # One in ten, drawn at random (not every tenth, which would give them all the same first
+    # name and department), has the user ten places before as manager.
+    draw = random.Random(15)
+    managed = [
+        (uid, user_ids[max(i - 10, 0)])
+        for i, uid in enumerate(user_ids)
+        if i >= 10 and draw.random() < 0.1
+    ]
     for start in range(0, len(managed), 5000):
         chunk = managed[start : start + 5000]
         objects = [DirectoryUser(pk=uid, manager_id=mid) for uid, mid in chunk]
@@ -66,7 +73,8 @@ def measure(repeat: int) -> list[dict]:
     total = ordered.count()
     middle = ordered.values_list("display_name", "id")[total // 2]
     deep_cursor = f"{middle[0]}|{middle[1]}"
-    someone = ordered.filter(manager__isnull=False).first()
+    # A user with direct reports, and a manager.
+    someone = ordered.filter(direct_reports__isnull=False, manager__isnull=False).first()
     users_url = reverse("directory-users")
     cases = [
         ("first page", users_url, {}),

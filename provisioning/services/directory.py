@@ -52,6 +52,8 @@ USER_FIELDS = (
 GROUP_FIELDS = ("display_name", "mail", "mail_nickname", "description", "security_enabled")
 # Longest manager chain followed when checking for a cycle (a deeper chain is refused).
 MAX_MANAGER_CHAIN = 1000
+# An upload not confirmed within a day is cancelled by the daily purge.
+STALE_IMPORT_AGE = timedelta(days=1)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -481,8 +483,18 @@ def purge_deleted_directory_objects(now: datetime | None = None) -> dict[str, in
     The links to their accounts stay (``ProvisionedObject.source_id`` is not a foreign key), so
     the next cycle deletes the accounts in applications whose Delete action is on.
     """
-    cutoff = (now or timezone.now()) - timedelta(days=settings.DIRECTORY_RECYCLE_BIN_DAYS)
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.DIRECTORY_RECYCLE_BIN_DAYS)
     counts = {"users": 0, "groups": 0}
+    # Uploads checked but never confirmed (or abandoned while checking) do not keep their files.
+    stale = DirectoryImport.objects.filter(
+        state__in=(DirectoryImportState.READY, DirectoryImportState.CHECKING),
+        created_at__lt=now - STALE_IMPORT_AGE,
+    )
+    counts["imports"] = stale.update(state=DirectoryImportState.CANCELLED, finished_at=now)
+    DirectoryImportFile.objects.filter(
+        directory_import__state=DirectoryImportState.CANCELLED
+    ).delete()
     for model, key, activity, label in (
         (DirectoryUser, "users", AuditActivity.HARD_DELETE_USER, "user_principal_name"),
         (DirectoryGroup, "groups", AuditActivity.HARD_DELETE_GROUP, "display_name"),

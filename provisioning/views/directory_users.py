@@ -31,6 +31,7 @@ from .access import administrator_page, can_change, portal_page
 
 PAGE_SIZE = 50
 LOG_ENTRIES_PER_APPLICATION = 5
+MAX_DIRECT_REPORTS = 500
 CURSOR_SEPARATOR = "|"
 
 
@@ -211,6 +212,13 @@ def get_user(user_id) -> DirectoryUser:
     return get_object_or_404(DirectoryUser.objects.select_related("manager"), pk=user_id)
 
 
+def direct_reports(user: DirectoryUser) -> list[DirectoryUser]:
+    """The first reports by name. Fetched by the manager index without ORDER BY and sorted here:
+    asked to order, the planner may walk the display-name index through every user instead."""
+    reports = list(user.direct_reports.alive().order_by()[:MAX_DIRECT_REPORTS])
+    return sorted(reports, key=lambda report: (report.display_name, str(report.pk)))
+
+
 @portal_page
 def user_detail(request: HttpRequest, user_id) -> HttpResponse:
     user = get_user(user_id)
@@ -221,9 +229,7 @@ def user_detail(request: HttpRequest, user_id) -> HttpResponse:
     )
     context = {
         "person": user,
-        "direct_reports": list(
-            user.direct_reports.alive().order_by("display_name", "id")[: PAGE_SIZE + 1]
-        ),
+        "direct_reports": direct_reports(user),
         "groups": [membership.group for membership in groups],
         "states": provisioning_state(user),
         "can_change": can_change(request.user),

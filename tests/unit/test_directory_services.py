@@ -142,7 +142,7 @@ def test_purge_hard_deletes_only_objects_past_the_recycle_bin_and_keeps_links(ac
     DirectoryUser.objects.filter(pk=recent.pk).update(deleted_at=now - timedelta(days=29))
     DirectoryGroup.objects.filter(pk=old_group.pk).update(deleted_at=now - timedelta(days=40))
     counts = directory.purge_deleted_directory_objects(now=now)
-    assert counts == {"users": 1, "groups": 1}
+    assert counts == {"users": 1, "groups": 1, "imports": 0}
     assert not DirectoryUser.objects.filter(pk=old.pk).exists()
     assert DirectoryUser.objects.filter(pk=recent.pk).exists()
     # The engine still knows the account, to delete it in the application.
@@ -184,3 +184,34 @@ def test_members_users_and_nested_groups_with_loops_and_duplicates_refused(actor
     ]
     assert AuditEvent.objects.filter(activity=AuditActivity.ADD_MEMBER).count() == 2
     assert AuditEvent.objects.filter(activity=AuditActivity.REMOVE_MEMBER).count() == 1
+
+
+def test_purge_cancels_uploads_never_confirmed_and_drops_their_files(actor):
+    from provisioning.models import DirectoryImport, DirectoryImportFile, DirectoryImportState
+
+    old = DirectoryImport.objects.create(state=DirectoryImportState.READY)
+    DirectoryImportFile.objects.create(directory_import=old, position=0, name="u.csv", content=b"x")
+    fresh = DirectoryImport.objects.create(state=DirectoryImportState.READY)
+    DirectoryImportFile.objects.create(
+        directory_import=fresh, position=0, name="u.csv", content=b"x"
+    )
+    DirectoryImport.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    assert directory.purge_deleted_directory_objects()["imports"] == 1
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert old.state == DirectoryImportState.CANCELLED and not old.files.exists()
+    assert fresh.state == DirectoryImportState.READY and fresh.files.exists()
+
+
+def test_the_purge_runs_daily_from_beat_and_its_task_is_registered():
+    from django.conf import settings
+
+    from portal.celery import app
+    from provisioning import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["purge-deleted-directory-objects-daily"]
+    assert entry["task"] == tasks.purge_deleted_directory_objects.name
+    assert entry["schedule"].hour == {3}
+    assert entry["task"] in app.tasks
+    assert tasks.check_directory_import.name in app.tasks
+    assert tasks.run_directory_import.name in app.tasks
