@@ -154,7 +154,15 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="directoryuser",
-            index=models.Index(fields=["deleted_at", "display_name", "id"], name="user_display_order"),
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["display_name", "id"],
+                name="user_display_order",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="directoryuser",
+            index=models.Index(fields=["deleted_at", "display_name", "id"], name="user_live_order"),
         ),
         migrations.AddIndex(
             model_name="directoryuser",

@@ -87,9 +87,16 @@ class DirectoryUser(SoftDeletable):
             models.UniqueConstraint(Lower("user_principal_name"), name="user_upn_unique_ci"),
         ]
         indexes = [
-            # The Users page pages the live users by (display name, id) with a keyset (issue 15);
-            # deleted_at first, so "deleted_at IS NULL ORDER BY display_name, id" is one range.
-            models.Index(fields=["deleted_at", "display_name", "id"], name="user_display_order"),
+            # The Users page pages the live users by (display name, id) with a keyset (issue 15),
+            # "deleted_at IS NULL ORDER BY display_name, id" read as one index range: PostgreSQL
+            # takes the partial index (it does not order by columns after an IS NULL), SQLite
+            # the second (it prefers an equality on deleted_at to a partial index).
+            models.Index(
+                fields=["display_name", "id"],
+                name="user_display_order",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(fields=["deleted_at", "display_name", "id"], name="user_live_order"),
             models.Index(fields=["employee_id"], name="user_employee_id"),
         ]
 
