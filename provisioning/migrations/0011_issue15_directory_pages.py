@@ -71,6 +71,10 @@ class Migration(migrations.Migration):
                     "finished_at",
                     models.DateTimeField(blank=True, null=True, verbose_name="finished"),
                 ),
+                (
+                    "language",
+                    models.CharField(blank=True, max_length=16, verbose_name="language"),
+                ),
             ],
             options={
                 "verbose_name": "directory import",

@@ -45,6 +45,8 @@ class DirectoryImport(models.Model):
     summary = models.JSONField(_("summary"), default=list, blank=True)
     errors = models.JSONField(_("errors"), default=list, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The uploader's language: the worker writes the report in it.
+    language = models.CharField(_("language"), max_length=16, blank=True)
 
     class Meta:
         verbose_name = _("directory import")

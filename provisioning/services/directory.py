@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ..choices import AuditActivity
@@ -530,7 +530,9 @@ def upload_directory_import(files: list[tuple[str, bytes]], *, actor) -> Directo
         upload = DirectoryImport.objects.create(
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             file_names=[name for name, _raw in files],
-            rows=sum(max(raw.count(b"\n"), 1) for _name, raw in files),
+            # Data rows: the lines after each file's header.
+            rows=sum(max(len(raw.splitlines()) - 1, 0) for _name, raw in files),
+            language=translation.get_language() or "",
         )
         DirectoryImportFile.objects.bulk_create(
             DirectoryImportFile(directory_import=upload, position=i, name=name, content=raw)
@@ -549,13 +551,18 @@ def _import_files(upload) -> list[tuple[str, bytes]]:
 
 def check_directory_import(upload_id: str) -> None:
     """The worker's first step: the all-or-nothing check, with every bad row reported."""
-    from ..directory.importer import ImportRejected, import_directory
-
     upload = DirectoryImport.objects.filter(
         pk=upload_id, state=DirectoryImportState.CHECKING
     ).first()
     if upload is None:
         return
+    with translation.override(upload.language or settings.LANGUAGE_CODE):
+        _check_directory_import(upload)
+
+
+def _check_directory_import(upload: DirectoryImport) -> None:
+    from ..directory.importer import ImportRejected, import_directory
+
     try:
         report = import_directory(_import_files(upload), dry_run=True)
     except ImportRejected as rejected:
@@ -600,14 +607,19 @@ def run_directory_import(upload_id: str, actor_id: int | None, channel: str = "p
     """The worker's second step: the import itself, all or nothing, with its audit event."""
     from django.contrib.auth import get_user_model
 
-    from ..directory.importer import ImportRejected, import_directory
-
     upload = DirectoryImport.objects.filter(
         pk=upload_id, state=DirectoryImportState.IMPORTING
     ).first()
     if upload is None:
         return
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    with translation.override(upload.language or settings.LANGUAGE_CODE):
+        _run_directory_import(upload, actor, channel)
+
+
+def _run_directory_import(upload: DirectoryImport, actor, channel: str) -> None:
+    from ..directory.importer import ImportRejected, import_directory
+
     try:
         with transaction.atomic():
             report = import_directory(_import_files(upload))

@@ -284,3 +284,16 @@ def test_good_import_is_checked_confirmed_run_and_audited(
     # A second confirmation does nothing.
     client.post(reverse("directory-import-confirm", args=[upload_row.pk]))
     assert AuditEvent.objects.filter(activity=AuditActivity.IMPORT_DIRECTORY).count() == 1
+
+
+def test_the_import_report_is_written_in_the_uploaders_language(
+    client, django_capture_on_commit_callbacks
+):
+    login(client, "admin")
+    client.cookies["django_language"] = "zh-hant"
+    upload_row = upload(client, "users.csv", BAD_USERS_CSV, django_capture_on_commit_callbacks)
+    assert upload_row.rows == 2 and upload_row.language == "zh-hant"
+    directory.check_directory_import(str(upload_row.pk))  # the worker, in English by default
+    page = client.get(reverse("directory-import", args=[upload_row.pk])).content.decode()
+    assert "已拒絕匯入 (2 個錯誤)；未變更任何內容。" in page
+    assert "users.csv，第 2 行，資料行 mail：not-a-mail 不是有效的電子郵件地址" in page
