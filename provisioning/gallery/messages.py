@@ -91,3 +91,11 @@ MAPPING_NAMES = (
     gettext_noop("Synchronize Azure Active Directory Users to %(app)s"),
     gettext_noop("Synchronize Azure Active Directory Groups to %(app)s"),
 )
+
+# Texts the connectors translate from a constant (``_(TEAM_ADMIN_HINT)``), invisible to makemessages.
+CONNECTOR_TEXTS = (
+    gettext_noop(
+        "ensure your Citrix GoToMeeting account has Team Admin permissions and try the "
+        "Admin Credentials step again."
+    ),
+)
