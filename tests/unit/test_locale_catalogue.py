@@ -137,3 +137,7 @@ def test_gallery_texts_and_mapping_names_are_shown_in_the_pages_language(client)
     assert "Synchronize Azure Active Directory" not in html
     overview = client.get(reverse("application-overview", args=[app.pk])).content.decode()
     assert "線上會議。" in overview
+    mapping = client.get(reverse("attribute-mappings", args=[app.pk, "users"])).content.decode()
+    assert "Synchronize Azure Active Directory" not in mapping
+    add = client.get(reverse("assignment-add", args=[app.pk])).content.decode()
+    assert ">系統管理員</option>" in add and ">預設存取</option>" in add
