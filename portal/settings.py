@@ -21,6 +21,8 @@ VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=True)
+# With DEBUG on, show Django's technical 404/500 pages instead of the portal's own.
+DEBUG_ERROR_PAGES = env.bool("DEBUG_ERROR_PAGES", default=False)
 
 
 def _development_secret(filename: str, generate) -> str:
@@ -86,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The portal's 404/500 pages even with DEBUG on (portal/error_pages.py).
+    "portal.error_pages.PortalErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -135,6 +139,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hant", _("Traditional Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date format per language across the portal (portal/formats/<locale>/formats.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -202,6 +208,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.purge_provisioning_logs",
         "schedule": crontab(hour=3, minute=17),
     },
+    "purge-deleted-directory-objects-daily": {
+        "task": "provisioning.tasks.purge_deleted_directory_objects",
+        "schedule": crontab(hour=3, minute=41),
+    },
 }
 
 # Provisioning defaults.
@@ -232,7 +242,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler on "django" would print each record a second time
+        # beside the root's (every 403 twice with DEBUG on): records propagate to the root only.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 if not DEBUG:

@@ -11,3 +11,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("provisioning.urls")),
 ]
+
+handler500 = "portal.error_pages.render_server_error"

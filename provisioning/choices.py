@@ -122,6 +122,21 @@ class AuditActivity(models.TextChoices):
     ADMIN_ADD = "Add through the Django admin", _("Add through the Django admin")
     ADMIN_CHANGE = "Change through the Django admin", _("Change through the Django admin")
     ADMIN_DELETE = "Delete through the Django admin", _("Delete through the Django admin")
+    # The directory (issue 15), named as Azure AD's audit log names them.
+    ADD_USER = "Add user", _("Add user")
+    UPDATE_USER = "Update user", _("Update user")
+    DISABLE_ACCOUNT = "Disable account", _("Disable account")
+    ENABLE_ACCOUNT = "Enable account", _("Enable account")
+    DELETE_USER = "Delete user", _("Delete user")
+    RESTORE_USER = "Restore user", _("Restore user")
+    HARD_DELETE_USER = "Hard delete user", _("Hard delete user")
+    ADD_GROUP = "Add group", _("Add group")
+    UPDATE_GROUP = "Update group", _("Update group")
+    DELETE_GROUP = "Delete group", _("Delete group")
+    HARD_DELETE_GROUP = "Hard delete group", _("Hard delete group")
+    ADD_MEMBER = "Add member to group", _("Add member to group")
+    REMOVE_MEMBER = "Remove member from group", _("Remove member from group")
+    IMPORT_DIRECTORY = "Bulk import users and groups", _("Bulk import users and groups")
 
 
 class ChangeOperation(models.TextChoices):

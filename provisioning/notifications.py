@@ -8,6 +8,7 @@ once. Quarantine e-mails go once per reason. Sending never breaks a cycle: a fai
 logged and that is all.
 """
 
+import functools
 import logging
 from collections import Counter
 from datetime import timedelta
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .choices import CycleState, LogStatus, QuarantineReason
@@ -43,6 +44,18 @@ def logs_url(job: ProvisioningJob, **filters: str) -> str:
         path = f"/apps/{job.application_id}/provisioning-logs/"
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
     return f"{settings.PORTAL_BASE_URL}{path}" + (f"?{query}" if query else "")
+
+
+def in_recipients_language(notify):
+    """Write the e-mail (subject and body) in the job's notification language, else the
+    portal's default (issue 15)."""
+
+    @functools.wraps(notify)
+    def wrapped(job: ProvisioningJob, *args, **kwargs):
+        with translation.override(job.notification_language or settings.LANGUAGE_CODE):
+            return notify(job, *args, **kwargs)
+
+    return wrapped
 
 
 def _send(job: ProvisioningJob, template: str, subject: str, context: dict) -> bool:
@@ -91,6 +104,7 @@ def failure_kinds(cycle: SyncCycle, errors: list[dict]) -> set[str]:
     return kinds
 
 
+@in_recipients_language
 def notify_cycle_failures(job: ProvisioningJob, cycle: SyncCycle, *, now=None) -> bool:
     """One digest per cycle with failures; the same kind of failure is mailed once an hour."""
     now = now or timezone.now()
@@ -161,6 +175,7 @@ def _stop_recommendation(cycle: SyncCycle) -> str:
     )
 
 
+@in_recipients_language
 def notify_quarantine(job: ProvisioningJob, cycle: SyncCycle) -> bool:
     reason = QuarantineReason(job.quarantine_reason)
     return _send(
@@ -178,6 +193,7 @@ def notify_quarantine(job: ProvisioningJob, cycle: SyncCycle) -> bool:
     )
 
 
+@in_recipients_language
 def notify_held_deletions(job: ProvisioningJob, cycle: SyncCycle, held: int) -> bool:
     return _send(
         job,

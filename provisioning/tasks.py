@@ -51,3 +51,29 @@ def purge_provisioning_logs() -> int:
     deleted = purge_logs()
     logger.info("Purged %d provisioning log entries past retention", deleted)
     return deleted
+
+
+@shared_task(name="provisioning.tasks.purge_deleted_directory_objects", ignore_result=True)
+def purge_deleted_directory_objects() -> dict:
+    """Daily: hard-delete users and groups that have been in the recycle bin for 30 days."""
+    from .services.directory import purge_deleted_directory_objects as purge
+
+    counts = purge()
+    logger.info("Purged %(users)d users and %(groups)d groups past the recycle bin", counts)
+    return counts
+
+
+@shared_task(name="provisioning.tasks.check_directory_import", ignore_result=True)
+def check_directory_import(upload_id: str) -> None:
+    """Check an uploaded CSV import (a dry run) off the web worker."""
+    from .services.directory import check_directory_import as check
+
+    check(upload_id)
+
+
+@shared_task(name="provisioning.tasks.run_directory_import", ignore_result=True)
+def run_directory_import(upload_id: str, actor_id: int | None, channel: str = "portal") -> None:
+    """Import confirmed CSV files, all or nothing."""
+    from .services.directory import run_directory_import as run
+
+    run(upload_id, actor_id, channel)

@@ -4,7 +4,8 @@ A job is quarantined when its credentials or configuration fail (a job-level err
 many objects fail, or when the accidental-deletion guard held a cycle's removals. While in
 quarantine its cycles run 6 hours, then 12 hours, then every 24 hours apart; after 28 days in
 quarantine the job is disabled. Any cycle that completes without meeting a quarantine condition
-lifts the quarantine.
+lifts the quarantine, provided it retested the cause: a cycle that sent nothing to the target does
+not lift a quarantine for bad credentials or a high failure rate.
 
 Azure evaluates its failure thresholds only past 5,000 escrowed events; tenants here are often
 small, so the proportion rule applies from ``MIN_EVENTS_FOR_PROPORTION`` object events, and the
@@ -71,6 +72,21 @@ def quarantine_condition(
     return None
 
 
+# Quarantine reasons that only a cycle which reached the target can clear.
+RETESTED_BY_TARGET_REQUESTS = (
+    QuarantineReason.QUARANTINE_EXCEPTION,
+    QuarantineReason.ESCROW_PROPORTION_THRESHOLD,
+)
+
+
+def _retested(job: ProvisioningJob, cycle: SyncCycle) -> bool:
+    """Whether this cycle retested the cause of the job's quarantine."""
+    if job.quarantine_reason not in RETESTED_BY_TARGET_REQUESTS:
+        return True
+    _failures, events = _object_events(cycle.counters or {})
+    return events > 0
+
+
 def after_cycle(
     job: ProvisioningJob,
     cycle: SyncCycle,
@@ -107,6 +123,13 @@ def after_cycle(
         if job.quarantine_notified_reason != reason:
             newly_quarantined_reason = reason
             updates["quarantine_notified_reason"] = reason
+    elif job.state == JobState.QUARANTINE and not _retested(job, cycle):
+        # A cycle that sent nothing to the target (e.g. an incremental one with no changes, as
+        # after Allow deletes with a wrong token) says nothing about bad credentials or failing
+        # objects: the quarantine stays, on its schedule.
+        updates.update(
+            next_run_at=next_quarantine_run(job.quarantine_attempts, now) if job.status_on else None
+        )
     else:
         updates.update(
             state=JobState.ACTIVE if job.status_on else JobState.PAUSED,

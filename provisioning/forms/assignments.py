@@ -1,6 +1,7 @@
 """Users and groups: assigning a principal with an app role (F6)."""
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Application, AppRole
@@ -17,6 +18,8 @@ class AssignmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         roles = application.roles.all()
         self.fields["role"].queryset = roles
+        # Role names come from the gallery (provisioning/gallery/messages.py): shown translated.
+        self.fields["role"].label_from_instance = lambda role: gettext(role.name)
         if not self.is_bound:
             preferred = (
                 roles.filter(name="User").first() or roles.filter(is_default_access=False).first()

@@ -6,6 +6,7 @@ they show "••••" as a placeholder and a blank submission keeps the store
 """
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +41,12 @@ class ProvisioningSettingsForm(forms.Form):
     notify_on_failure = forms.BooleanField(
         label=_("Send an email notification when a failure occurs"), required=False
     )
+    notification_language = forms.ChoiceField(
+        label=_("Notification language"),
+        required=False,
+        choices=[("", _("Portal default")), *settings.LANGUAGES],
+        help_text=_("The language of the notification e-mails."),
+    )
     prevent_accidental_deletion = forms.BooleanField(
         label=_("Prevent accidental deletion"), required=False
     )
@@ -57,6 +64,8 @@ class ProvisioningSettingsForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Provisioning Status"), choices=STATUS_CHOICES, widget=forms.RadioSelect
     )
+    # Set by the "Save anyway" button after a failed connection test (issue 15).
+    save_anyway = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, job: ProvisioningJob, **kwargs):
         self.job = job
@@ -65,6 +74,7 @@ class ProvisioningSettingsForm(forms.Form):
             "mode": job.mode,
             "notification_email": job.notification_email,
             "notify_on_failure": job.notify_on_failure,
+            "notification_language": job.notification_language,
             "prevent_accidental_deletion": job.prevent_accidental_deletion,
             "deletion_threshold": job.deletion_threshold,
             "scope": job.scope,
@@ -86,11 +96,11 @@ class ProvisioningSettingsForm(forms.Form):
             self.credential_field_names.append(name)
             stored = bool(job.credentials.get(credential.name))
             if credential.secret:
-                help_text = credential.help_text or ""
+                help_text = _(credential.help_text) if credential.help_text else ""
                 if stored:
                     help_text = _("A value is stored. Leave blank to keep it.")
                 field = forms.CharField(
-                    label=credential.label,
+                    label=_(credential.label),
                     required=False,
                     strip=True,
                     help_text=help_text,
@@ -107,9 +117,9 @@ class ProvisioningSettingsForm(forms.Form):
                     credential.kind, forms.TextInput
                 )
                 field = forms.CharField(
-                    label=credential.label,
+                    label=_(credential.label),
                     required=False,
-                    help_text=credential.help_text,
+                    help_text=_(credential.help_text) if credential.help_text else "",
                     initial=job.credentials.get(credential.name, ""),
                     widget=widget_class(attrs={"autocomplete": "off", "spellcheck": "false"}),
                 )
@@ -118,6 +128,10 @@ class ProvisioningSettingsForm(forms.Form):
         # Display order: mode, credentials, then the settings.
         order = ["mode", *self.credential_field_names]
         self.order_fields(order)
+
+    def ask_to_save_anyway(self) -> None:
+        """The credentials failed their test: the page asks before saving."""
+        self.connection_warning = True
 
     # -- groups of fields for the template ---------------------------------------------------
 
@@ -202,4 +216,5 @@ class ProvisioningSettingsForm(forms.Form):
             deletion_threshold=data["deletion_threshold"],
             interval_minutes=data["interval_minutes"],
             status_on=data["status"] == "on",
+            notification_language=data.get("notification_language") or "",
         )

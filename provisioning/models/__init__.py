@@ -5,6 +5,7 @@ from .audit import AuditEvent
 from .changes import DirectoryChange
 from .cycles import SyncCycle
 from .directory import DirectoryGroup, DirectoryUser, GroupMembership
+from .directory_imports import DirectoryImport, DirectoryImportFile, DirectoryImportState
 from .jobs import AttributeMapping, ObjectMapping, ProvisioningJob
 from .links import ProvisionedObject
 from .logs import ProvisioningLogEntry
@@ -18,6 +19,9 @@ __all__ = [
     "AuditEvent",
     "DirectoryChange",
     "DirectoryGroup",
+    "DirectoryImport",
+    "DirectoryImportFile",
+    "DirectoryImportState",
     "DirectoryUser",
     "GroupMembership",
     "ObjectMapping",

@@ -86,6 +86,19 @@ class DirectoryUser(SoftDeletable):
             # Azure compares user principal names without regard to case.
             models.UniqueConstraint(Lower("user_principal_name"), name="user_upn_unique_ci"),
         ]
+        indexes = [
+            # The Users page pages the live users by (display name, id) with a keyset (issue 15),
+            # "deleted_at IS NULL ORDER BY display_name, id" read as one index range: PostgreSQL
+            # takes the partial index (it does not order by columns after an IS NULL), SQLite
+            # the second (it prefers an equality on deleted_at to a partial index).
+            models.Index(
+                fields=["display_name", "id"],
+                name="user_display_order",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(fields=["deleted_at", "display_name", "id"], name="user_live_order"),
+            models.Index(fields=["employee_id"], name="user_employee_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} <{self.user_principal_name}>"

@@ -42,6 +42,10 @@ class ProvisioningJob(models.Model):
     notify_on_failure = models.BooleanField(
         _("send an email notification when a failure occurs"), default=False
     )
+    # The language of the notification e-mails; blank: the portal's default (LANGUAGE_CODE).
+    notification_language = models.CharField(
+        _("notification language"), max_length=16, blank=True, choices=settings.LANGUAGES
+    )
     scope = models.CharField(
         _("scope"),
         max_length=16,

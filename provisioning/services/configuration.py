@@ -49,6 +49,7 @@ SETTING_NAMES = (
     "prevent_accidental_deletion",
     "deletion_threshold",
     "interval_minutes",
+    "notification_language",
 )
 
 
@@ -66,6 +67,7 @@ class ProvisioningSettings:
     deletion_threshold: int
     interval_minutes: int
     status_on: bool
+    notification_language: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,22 @@ def merge_credentials(
     return merged
 
 
+def connection_check_needed(job: ProvisioningJob, values: ProvisioningSettings) -> bool:
+    """Saving with Status On tests the credentials first, as Azure does, when the status is
+    being turned On or the credentials changed (issue 15)."""
+    if not values.status_on or values.mode != ProvisioningMode.AUTOMATIC:
+        return False
+    merged = merge_credentials(job.application.template, job.credentials, values.credentials)
+    return not job.status_on or merged != dict(job.credentials)
+
+
 @transaction.atomic
 def save_provisioning_settings(
-    job: ProvisioningJob, values: ProvisioningSettings, *, actor=None
+    job: ProvisioningJob,
+    values: ProvisioningSettings,
+    *,
+    actor=None,
+    connection_warning: str = "",
 ) -> SaveOutcome:
     """Save the Provisioning tab; all or nothing.
 
@@ -129,7 +144,10 @@ def save_provisioning_settings(
         after["credentials"] = {n: credentials.get(n, "") for n in changed_credentials}
         locked.credentials = credentials
 
-    if before:
+    if connection_warning:
+        # Saved although Test Connection failed: the audit event says so (issue 15).
+        after["warning"] = connection_warning
+    if before or connection_warning:
         update_fields = [*changed_settings, "updated_at"]
         if changed_credentials:
             update_fields.append("credentials")

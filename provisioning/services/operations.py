@@ -9,7 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..choices import AuditActivity, CycleKind, CycleState, JobState, LinkState, ProvisioningMode
+from ..choices import (
+    AuditActivity,
+    CycleKind,
+    CycleState,
+    JobState,
+    LinkState,
+    ProvisioningMode,
+    QuarantineReason,
+)
 from ..models import (
     DirectoryGroup,
     DirectoryUser,
@@ -123,8 +131,46 @@ def restart_provisioning(job: ProvisioningJob, *, actor=None) -> None:
     job.refresh_from_db()
 
 
+def quarantine_advice(job: ProvisioningJob) -> str:
+    """What the administrator should do about the job's quarantine, in one or two sentences."""
+    reason = job.quarantine_reason
+    if reason == QuarantineReason.TOO_MANY_DELETES:
+        return _(
+            "Review the held disables and deletes in the provisioning logs (action StagedDelete). "
+            "If they are intended, choose Allow deletes; if not, fix the assignments or the "
+            "scope first."
+        )
+    if reason == QuarantineReason.QUARANTINE_EXCEPTION:
+        return _(
+            "Fix the admin credentials or the tenant URL, choose Test Connection until it "
+            "succeeds, save, then choose Restart provisioning."
+        )
+    if reason in (
+        QuarantineReason.ESCROW_PROPORTION_THRESHOLD,
+        QuarantineReason.TOTAL_ESCROW_THRESHOLD,
+        QuarantineReason.BASE_ESCROW_THRESHOLD,
+    ):
+        return _(
+            "Open the provisioning logs filtered on Failure, fix what they report (attribute "
+            "mappings, data in the directory or in the application), then choose Restart "
+            "provisioning."
+        )
+    return _("Fix the cause, then choose Restart provisioning.")
+
+
 def allow_deletes(job: ProvisioningJob, *, actor=None) -> None:
-    """Release the deletions held by the accidental-deletion guard in the next cycle (F23)."""
+    """Release the deletions held by the accidental-deletion guard in the next cycle (F23).
+
+    Only held deletions can be allowed: for any other quarantine reason the next cycle would
+    retest nothing, so the operation is refused with what to do instead."""
+    held = job.quarantine_reason == QuarantineReason.TOO_MANY_DELETES or (
+        ProvisionedObject.objects.filter(job=job, state=LinkState.STAGED_DELETE).exists()
+    )
+    if not held:
+        raise OperationRefused(
+            _("There are no held deletions to allow. %(advice)s")
+            % {"advice": quarantine_advice(job)}
+        )
     now = timezone.now()
     with transaction.atomic():
         updates = {"deletes_allowed_once": True, "next_run_at": now}

@@ -1,6 +1,7 @@
 """Small display helpers for the portal templates."""
 
 import json
+import re
 from datetime import timedelta
 
 from django import template
@@ -83,3 +84,19 @@ def status_label(value: str) -> str:
         return str(LogStatus(str(value)).label)
     except ValueError:
         return str(value)
+
+
+_MAPPING_NAME = re.compile(r"^Synchronize Azure Active Directory (Users|Groups) to (?P<app>.*)$")
+
+
+@register.filter
+def mapping_title(name: str) -> str:
+    """An object mapping's stored (English) name, in the page's language (issue 15)."""
+    match = _MAPPING_NAME.match(str(name))
+    if match is None:
+        return name
+    if match.group(1) == "Users":
+        text = _("Synchronize Azure Active Directory Users to %(app)s")
+    else:
+        text = _("Synchronize Azure Active Directory Groups to %(app)s")
+    return text % {"app": match.group("app")}

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 
 from ..choices import MappingType, ObjectType
 from ..models import ObjectMapping
+from ..templatetags.portal_tags import mapping_title
 from .access import portal_page
 from .blade import blade_context, get_application
 
@@ -41,7 +42,7 @@ def attribute_mappings(request: HttpRequest, application_id: int, object_type: s
         request,
         application,
         "provisioning",
-        page_title=mapping.name,
+        page_title=mapping_title(mapping.name),
         mapping=mapping,
         attributes=attributes,
         matching=sorted(

@@ -8,10 +8,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from ..choices import ProvisioningMode
 from ..connectors.base import ConnectionTestResult
 from ..forms.provisioning import ProvisioningSettingsForm
 from ..models import Application
-from ..services.configuration import save_provisioning_settings
+from ..services.configuration import (
+    connection_check_needed,
+    save_provisioning_settings,
+    try_connection,
+)
 from ..services.operations import OperationRefused
 from .access import can_change, portal_page
 from .blade import blade_context, get_application
@@ -26,15 +31,40 @@ def provisioning_tab(request: HttpRequest, application_id: int) -> HttpResponse:
     if request.method == "POST":
         form = ProvisioningSettingsForm(request.POST, job=job)
         if form.is_valid():
+            values = form.settings()
+            failed_test = None
+            if connection_check_needed(job, values):
+                result = try_connection(job, values.credentials)
+                failed_test = None if result.ok else result
+            if failed_test is not None and not form.cleaned_data.get("save_anyway"):
+                # Warn before saving (Azure tests the credentials on save); nothing is saved.
+                form.ask_to_save_anyway()
+                return render(
+                    request,
+                    "provisioning/provisioning_tab.html",
+                    provisioning_tab_context(request, application, form, test_result=failed_test),
+                )
+            warning = (
+                _("Saved although Test Connection failed: %(message)s")
+                % {"message": failed_test.message}
+                if failed_test is not None
+                else ""
+            )
             try:
-                outcome = save_provisioning_settings(job, form.settings(), actor=request.user)
+                outcome = save_provisioning_settings(
+                    job, values, actor=request.user, connection_warning=warning
+                )
             except OperationRefused as refusal:
-                form.add_error("status", str(refusal))
+                # In Manual mode the Settings section (with the status) is hidden.
+                manual = values.mode == ProvisioningMode.MANUAL
+                form.add_error(None if manual else "status", str(refusal))
             else:
                 if outcome.changed:
                     messages.success(request, _("Your changes have been saved."))
                 else:
                     messages.info(request, _("There were no changes to save."))
+                if warning:
+                    messages.warning(request, warning)
                 return redirect("provisioning", application.pk)
     elif can_change(request.user):
         form = ProvisioningSettingsForm(job=job)
@@ -57,7 +87,7 @@ def provisioning_tab_context(
     mappings = job.mappings.annotate(attribute_count=Count("attributes")).order_by("-object_type")
     credentials = [
         {
-            "label": field.label,
+            "label": _(field.label),
             "secret": field.secret,
             "stored": bool(job.credentials.get(field.name)),
             # Only non-secret values (a tenant URL, an admin user name) are ever rendered.
@@ -73,6 +103,6 @@ def provisioning_tab_context(
         mappings=mappings,
         credential_summary=credentials,
         test_result=test_result,
-        test_hint=template.test_connection_hint,
+        test_hint=_(template.test_connection_hint) if template.test_connection_hint else "",
         **sync_details_context(application),
     )

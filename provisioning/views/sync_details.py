@@ -8,8 +8,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ..choices import CycleKind, CycleState, JobState, LinkState, LogAction, LogStatus, ObjectType
+from ..choices import (
+    CycleKind,
+    CycleState,
+    JobState,
+    LinkState,
+    LogAction,
+    LogStatus,
+    ObjectType,
+    QuarantineReason,
+)
 from ..models import Application, ProvisionedObject
+from ..services.operations import quarantine_advice
 from .access import can_change, portal_page
 from .blade import get_application
 
@@ -61,6 +71,9 @@ def sync_details_context(application: Application) -> dict:
         "users_provisioned": linked.get(ObjectType.USER.value, 0),
         "groups_provisioned": linked.get(ObjectType.GROUP.value, 0),
         "in_quarantine": job.state == JobState.QUARANTINE,
+        "quarantine_advice": quarantine_advice(job) if job.state == JobState.QUARANTINE else "",
+        # Allow deletes is offered for held deletions only (issue 15).
+        "deletes_held": job.quarantine_reason == QuarantineReason.TOO_MANY_DELETES,
         "poll_seconds": FAST_POLL_SECONDS if running or due_soon else SLOW_POLL_SECONDS,
         "unchanged": counters.get("unchanged", 0) if isinstance(counters, dict) else 0,
         # Steady state: the last cycle completed cleanly. After "Completed with failures" the

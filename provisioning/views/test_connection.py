@@ -7,6 +7,7 @@ htmx swaps the result in; without JavaScript the whole tab is shown again with i
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..forms.provisioning import ProvisioningSettingsForm
@@ -15,6 +16,11 @@ from ..services.configuration import try_connection
 from .access import portal_page
 from .blade import get_application
 from .provisioning_tab import provisioning_tab_context
+
+
+def translated_hint(application) -> str:
+    hint = application.template.test_connection_hint
+    return _(hint) if hint else ""
 
 
 @require_POST
@@ -30,7 +36,7 @@ def test_connection(request: HttpRequest, application_id: int) -> HttpResponse:
         return render(
             request,
             "provisioning/partials/test_connection_result.html",
-            {"test_result": result, "test_hint": application.template.test_connection_hint},
+            {"test_result": result, "test_hint": translated_hint(application)},
         )
     return render(
         request,

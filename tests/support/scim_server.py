@@ -202,8 +202,8 @@ def start_scim_server(
             HOST,
             "--port",
             str(chosen),
-            "--bearer-token",
-            token,
+            # One argument: a random token may start with "-", which argparse takes for an option.
+            f"--bearer-token={token}",
             *extra_args,
         ]
         process = subprocess.Popen(

@@ -105,7 +105,7 @@ def test_auditors_see_the_quarantine_but_no_allow_deletes_button(client, app):
     quarantine(app)
     login(client, "auditor")
     html = client.get(reverse("application-overview", args=[app.pk])).content.decode()
-    assert "Provisioning is in quarantine." in html and "Allow deletes" not in html
+    assert "Provisioning is in quarantine." in html and "Allow deletes</button>" not in html
 
 
 def test_allow_deletes_releases_the_quarantine_and_is_audited(client, app):

@@ -280,7 +280,7 @@ def test_status_on_in_manual_mode_is_refused_as_a_form_error_and_nothing_is_save
 
 
 def test_status_on_starts_provisioning_and_records_enable(admin, client, configured_app):
-    response = client.post(url(configured_app), form_data(status="on"))
+    response = client.post(url(configured_app), form_data(status="on", save_anyway="on"))
     assert response.status_code == 302
     job = ProvisioningJob.objects.get(pk=configured_app.provisioning_job.pk)
     assert job.status_on and job.next_run_at is not None
@@ -288,7 +288,7 @@ def test_status_on_starts_provisioning_and_records_enable(admin, client, configu
 
 
 def test_status_off_pauses_and_records_disable(admin, client, configured_app):
-    client.post(url(configured_app), form_data(status="on"))
+    client.post(url(configured_app), form_data(status="on", save_anyway="on"))
     client.post(url(configured_app), form_data(status="off"))
     job = ProvisioningJob.objects.get(pk=configured_app.provisioning_job.pk)
     assert not job.status_on and job.state == JobState.PAUSED

@@ -1,0 +1,5 @@
+# English, as Azure's portal writes it: 11/29/2026, 5:04:12 AM
+DATETIME_FORMAT = "n/j/Y, g:i:s A"
+SHORT_DATETIME_FORMAT = DATETIME_FORMAT
+DATE_FORMAT = "n/j/Y"
+SHORT_DATE_FORMAT = DATE_FORMAT
