@@ -7,10 +7,19 @@ filesystem transport under ``var/``, so a bare machine can run the portal. The b
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _refuse_bad_encryption_keys(**kwargs) -> None:
+    """A worker or beat with a wrong FIELD_ENCRYPTION_KEYS exits with the reason (issue 12)."""
+    from provisioning.security.checks import refuse_to_start_on_bad_keys
+
+    refuse_to_start_on_bad_keys()

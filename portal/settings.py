@@ -59,8 +59,25 @@ elif DEBUG:
     FIELD_ENCRYPTION_KEYS = [_development_secret("field-encryption.key", _generate_fernet_key)]
 else:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
-if not FIELD_ENCRYPTION_KEYS:
-    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must name at least one key.")
+
+
+def _validate_fernet_keys(keys: list[str]) -> None:
+    """Refuse at start a key that is not a Fernet key (e.g. "abc"), naming the setting."""
+    from cryptography.fernet import Fernet
+
+    if not keys:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must name at least one key.")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS: key number {position} is not a valid Fernet key "
+                "(44 characters of url-safe base64, as made by Fernet.generate_key())."
+            ) from None
+
+
+_validate_fernet_keys(FIELD_ENCRYPTION_KEYS)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -6,3 +6,6 @@ class ProvisioningConfig(AppConfig):
     name = "provisioning"
     verbose_name = _("Provisioning")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .security import checks  # noqa: F401 - registers the encryption-key system check

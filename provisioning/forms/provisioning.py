@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from ..choices import ProvisioningMode, ProvisioningScope
 from ..models import ProvisioningJob
 from ..security.redaction import REDACTED
-from ..services.configuration import ProvisioningSettings
+from ..services.configuration import ProvisioningSettings, reenter_message, secrets_to_reenter
 
 CREDENTIAL_PREFIX = "credential_"
 STATUS_CHOICES = [("on", _("On")), ("off", _("Off"))]
@@ -158,6 +158,16 @@ class ProvisioningSettingsForm(forms.Form):
                 ),
             )
         automatic = cleaned.get("mode") == ProvisioningMode.AUTOMATIC
+        submitted = self.credentials_input()
+        stale = secrets_to_reenter(self.template, self.job.credentials, submitted)
+        for credential in stale:
+            self.add_error(
+                CREDENTIAL_PREFIX + credential.name,
+                ValidationError(
+                    reenter_message(self.template, self.job.credentials, submitted),
+                    code="reenter",
+                ),
+            )
         for name in self.credential_field_names:
             credential = self.fields[name].credential
             value = cleaned.get(name, "")

@@ -8,6 +8,7 @@ from .directory import DirectoryGroup, DirectoryUser, GroupMembership
 from .jobs import AttributeMapping, ObjectMapping, ProvisioningJob
 from .links import ProvisionedObject
 from .logs import ProvisioningLogEntry
+from .security import EncryptionSentinel
 
 __all__ = [
     "DEFAULT_ACCESS_ROLE",
@@ -19,6 +20,7 @@ __all__ = [
     "DirectoryChange",
     "DirectoryGroup",
     "DirectoryUser",
+    "EncryptionSentinel",
     "GroupMembership",
     "ObjectMapping",
     "ProvisionedObject",

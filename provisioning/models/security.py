@@ -1,0 +1,23 @@
+"""What the portal stores to check its own security configuration at start-up."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EncryptionSentinel(models.Model):
+    """One known value encrypted with ``FIELD_ENCRYPTION_KEYS`` when the portal first started.
+
+    At start-up the configured keys must decrypt it: a valid but different key (a copy-paste from
+    another environment) is refused with a message naming the setting, instead of every page that
+    reads a credential failing later. ``rotate_encryption_keys`` re-encrypts it with the others.
+    """
+
+    token = models.TextField(_("token"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("encryption sentinel")
+        verbose_name_plural = _("encryption sentinels")
+
+    def __str__(self) -> str:
+        return f"encryption sentinel {self.pk}"
