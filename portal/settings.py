@@ -256,3 +256,13 @@ if not DEBUG:
 # Logins that `seed_demo` creates for a development portal (never with DEBUG off unless forced).
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="admin-demo-password")
 DEMO_AUDITOR_PASSWORD = env.str("DEMO_AUDITOR_PASSWORD", default="auditor-demo-password")
+
+# -- Security hardening (issue 12) ---------------------------------------------------------------
+# Outbound requests to targets (provisioning/security/outbound.py): only public addresses, plus
+# these networks. Development: loopback, so `make run`'s demo targets and the tests work.
+PROVISIONING_ALLOWED_TARGET_NETWORKS = env.list(
+    "PROVISIONING_ALLOWED_TARGET_NETWORKS",
+    default=["127.0.0.0/8", "::1/128"] if DEBUG else [],
+)
+# A target's answer larger than this is refused unread.
+PROVISIONING_MAX_RESPONSE_BYTES = env.int("PROVISIONING_MAX_RESPONSE_BYTES", default=10 * 1024**2)
