@@ -38,7 +38,7 @@ class Recorder(http.server.ThreadingHTTPServer):
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self):  # noqa: N802 - http.server's name
+            def do_GET(self):
                 server.seen.append((self.path, self.headers.get("Authorization") or ""))
                 status, content_type, body = server.reply
                 self.send_response(status)
