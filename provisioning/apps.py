@@ -8,4 +8,4 @@ class ProvisioningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .security import checks  # noqa: F401 - registers the encryption-key system check
+        from .security import checks, signin  # noqa: F401 - system check, sign-in receivers

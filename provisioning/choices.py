@@ -115,6 +115,7 @@ class AuditActivity(models.TextChoices):
     REMOVE_ASSIGNMENT = "Remove app role assignment", _("Remove app role assignment")
     ALLOW_DELETES = "Allow deletes", _("Allow deletes")
     PROVISION_ON_DEMAND = "Provision on demand", _("Provision on demand")
+    FAILED_SIGN_IN = "Failed sign-in", _("Failed sign-in")
 
 
 class ChangeOperation(models.TextChoices):

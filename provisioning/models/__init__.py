@@ -8,7 +8,7 @@ from .directory import DirectoryGroup, DirectoryUser, GroupMembership
 from .jobs import AttributeMapping, ObjectMapping, ProvisioningJob
 from .links import ProvisionedObject
 from .logs import ProvisioningLogEntry
-from .security import EncryptionSentinel
+from .security import EncryptionSentinel, ServiceHeartbeat
 
 __all__ = [
     "DEFAULT_ACCESS_ROLE",
@@ -26,5 +26,6 @@ __all__ = [
     "ProvisionedObject",
     "ProvisioningJob",
     "ProvisioningLogEntry",
+    "ServiceHeartbeat",
     "SyncCycle",
 ]

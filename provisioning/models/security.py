@@ -21,3 +21,18 @@ class EncryptionSentinel(models.Model):
 
     def __str__(self) -> str:
         return f"encryption sentinel {self.pk}"
+
+
+class ServiceHeartbeat(models.Model):
+    """When a background process last did its job: beat writes ``beat`` each time it has
+    published the dispatcher (``/readyz`` wants one within three dispatch intervals)."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    seen_at = models.DateTimeField(_("seen at"))
+
+    class Meta:
+        verbose_name = _("service heartbeat")
+        verbose_name_plural = _("service heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

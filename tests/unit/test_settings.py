@@ -81,3 +81,29 @@ def test_a_valid_but_different_encryption_key_refuses_to_start_naming_the_settin
     assert "FIELD_ENCRYPTION_KEYS cannot decrypt" in check.stderr
     # The old key kept after a new one (rotation) is fine.
     assert run_manage(tmp_path, f"{other},{first}", code=serve).returncode == 0
+
+
+def test_check_deploy_is_clean_in_production_settings(tmp_path):
+    from cryptography.fernet import Fernet
+    from django.core.management.utils import get_random_secret_key
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    env.update(
+        PORTAL_VAR_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        DEBUG="false",
+        SECRET_KEY=get_random_secret_key() + get_random_secret_key(),
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        ALLOWED_HOSTS="portal.example.com",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
