@@ -9,3 +9,6 @@ class ProvisioningConfig(AppConfig):
 
     def ready(self) -> None:
         from .security import checks, signin  # noqa: F401 - system check, sign-in receivers
+        from .security.text import install_model_validators
+
+        install_model_validators(self.get_models())

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from ..choices import ProvisioningMode, ProvisioningScope
 from ..models import ProvisioningJob
 from ..security.redaction import REDACTED
+from ..security.text import SingleLineFieldsMixin
 from ..services.configuration import ProvisioningSettings, reenter_message, secrets_to_reenter
 
 CREDENTIAL_PREFIX = "credential_"
@@ -24,7 +25,7 @@ def split_addresses(text: str) -> list[str]:
     return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-class ProvisioningSettingsForm(forms.Form):
+class ProvisioningSettingsForm(SingleLineFieldsMixin, forms.Form):
     # Hidden sections and a browser's own validation bubbles do not mix; the server validates.
     use_required_attribute = False
 
