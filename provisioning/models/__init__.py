@@ -8,7 +8,7 @@ from .directory import DirectoryGroup, DirectoryUser, GroupMembership
 from .jobs import AttributeMapping, ObjectMapping, ProvisioningJob
 from .links import ProvisionedObject
 from .logs import ProvisioningLogEntry
-from .security import EncryptionSentinel, ServiceHeartbeat
+from .security import EncryptionSentinel, ExternalIdentity, ServiceHeartbeat
 
 __all__ = [
     "DEFAULT_ACCESS_ROLE",
@@ -21,6 +21,7 @@ __all__ = [
     "DirectoryGroup",
     "DirectoryUser",
     "EncryptionSentinel",
+    "ExternalIdentity",
     "GroupMembership",
     "ObjectMapping",
     "ProvisionedObject",

@@ -14,6 +14,7 @@ from axes.helpers import get_client_ip_address, get_cool_off
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.views import LoginView
 from django.dispatch import receiver
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -97,3 +98,18 @@ def lockout_response(request, original_response=None, credentials=None):
         {"locked_message": message, "next": request.POST.get("next", "")},
         status=429,
     )
+
+
+class PortalLoginView(LoginView):
+    """Django's sign-in page, plus "Sign in with your organisation" when OpenID Connect is
+    configured, and why a provider sign-in was refused."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["oidc_enabled"] = getattr(settings, "OIDC_ENABLED", False)
+        if self.request.GET.get("oidc") == "refused":
+            context["oidc_refused"] = _(
+                "Your organisation's sign-in did not give access to the portal: your account "
+                "must be in an administrators or auditors group."
+            )
+        return context
