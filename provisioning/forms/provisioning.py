@@ -81,7 +81,10 @@ class ProvisioningSettingsForm(SingleLineFieldsMixin, forms.Form):
             if credential.secret:
                 help_text = credential.help_text or ""
                 if stored:
-                    help_text = _("A value is stored. Leave blank to keep it.")
+                    help_text = _(
+                        "A value is stored. Leave blank to keep it; after changing another "
+                        "credential field it must be entered again."
+                    )
                 field = forms.CharField(
                     label=credential.label,
                     required=False,

@@ -141,7 +141,7 @@ def test_stored_secrets_are_never_rendered_only_bullets(admin, client, configure
     html = response.content.decode()
     assert STORED_SECRET not in html
     assert 'placeholder="••••"' in html
-    assert "A value is stored. Leave blank to keep it." in html
+    assert "A value is stored. Leave blank to keep it; after changing another" in html
 
 
 def test_a_rejected_form_never_echoes_a_typed_secret(admin, client, configured_app):
