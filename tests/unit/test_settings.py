@@ -87,7 +87,11 @@ def test_check_deploy_is_clean_in_production_settings(tmp_path):
     from cryptography.fernet import Fernet
     from django.core.management.utils import get_random_secret_key
 
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEBUG", "SECRET_KEY") and not k.startswith("DJANGO_")
+    }
     env.update(
         PORTAL_VAR_DIR=str(tmp_path),
         DJANGO_SETTINGS_MODULE="portal.settings",
