@@ -315,6 +315,8 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+# First: /healthz and /readyz answer whatever the Host header and scheme (health checks).
+MIDDLEWARE.insert(0, "provisioning.security.health.health_endpoints_middleware")
 # Last, as django-axes asks: it answers a locked-out sign-in before the view runs.
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 

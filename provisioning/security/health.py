@@ -76,3 +76,23 @@ READINESS_CHECKS: dict[str, Callable[[], bool]] = {
 
 def readiness() -> dict[str, bool]:
     return {name: check() for name, check in READINESS_CHECKS.items()}
+
+
+def health_endpoints_middleware(get_response):
+    """Answer ``/healthz`` and ``/readyz`` before anything else looks at the request.
+
+    Orchestrators call them by the container's address (``http://127.0.0.1:8000/healthz``), which
+    is not in ``ALLOWED_HOSTS`` and is plain HTTP: Django's host check and HTTPS redirect must not
+    turn a healthy process into a failing check. Nothing else is answered here.
+    """
+    from provisioning.views import health
+
+    endpoints = {"/healthz": health.healthz, "/readyz": health.readyz}
+
+    def middleware(request):
+        view = endpoints.get(request.path_info)
+        if view is not None:
+            return view(request)
+        return get_response(request)
+
+    return middleware

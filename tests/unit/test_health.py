@@ -66,3 +66,11 @@ def test_pages_carry_a_content_security_policy_without_inline_script(client):
     assert "frame-ancestors 'none'" in policy
     assert response["X-Frame-Options"] == "DENY"
     assert "<script>" not in response.content.decode()
+
+
+def test_health_endpoints_answer_a_host_not_in_allowed_hosts(client, settings):
+    """Container health checks call http://127.0.0.1:8000/healthz whatever ALLOWED_HOSTS is."""
+    settings.ALLOWED_HOSTS = ["provisioning.example.com"]
+    assert client.get("/healthz", HTTP_HOST="127.0.0.1:8000").status_code == 200
+    assert client.get("/readyz", HTTP_HOST="127.0.0.1:8000").status_code in (200, 503)
+    assert client.get("/accounts/login/", HTTP_HOST="127.0.0.1:8000").status_code == 400
