@@ -66,20 +66,61 @@ def _record(activity_after: dict, username: str) -> None:
 def record_failed_sign_in(sender, credentials=None, request=None, **kwargs) -> None:
     username = str((credentials or {}).get("username") or "")
     address = _address(request)
-    logger.warning("Failed sign-in for user name %r from %s", username[:150], address or "?")
-    _record({"username": username[:150], "address": address}, username)
+    # django-axes marks the attempt that locks out, and those refused during a lockout, before
+    # this receiver runs: logged, not audited one by one (the lockout is audited once), so a
+    # locked-out attacker cannot flood the audit log.
+    during_lockout = bool(getattr(request, "axes_locked_out", False))
+    logger.warning(
+        "Failed sign-in for user name %r from %s%s",
+        username[:150],
+        address or "?",
+        " (locked out)" if during_lockout else "",
+    )
+    if not during_lockout:
+        _record({"username": username[:150], "address": address}, username)
 
 
 @receiver(user_locked_out)
 def record_lockout(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
     username = str(username or "")
+    if _lockout_recorded(username, ip_address or ""):
+        return  # recorded when it began; django-axes signals again for every refused attempt
     logger.warning(
         "Sign-in locked out for user name %r from %s after %d failures",
         username[:150],
         ip_address or "?",
         settings.AXES_FAILURE_LIMIT,
     )
-    _record({"username": username[:150], "address": ip_address or "", "locked_out": True}, username)
+    _record(
+        {
+            "username": username[:150],
+            "address": ip_address or "",
+            "locked_out": True,
+            "failures": settings.AXES_FAILURE_LIMIT,
+        },
+        username,
+    )
+
+
+def _lockout_recorded(username: str, address: str) -> bool:
+    """A lockout of this user name and address is already in the audit log, within the
+    cool-off time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ..choices import AuditActivity
+    from ..models import AuditEvent
+
+    hours = float(getattr(settings, "AXES_COOLOFF_TIME", 0) or 0)
+    since = timezone.now() - timedelta(hours=hours or 24)
+    return AuditEvent.objects.filter(
+        activity=AuditActivity.FAILED_SIGN_IN,
+        created_at__gte=since,
+        after__locked_out=True,
+        after__username=username[:150],
+        after__address=address,
+    ).exists()
 
 
 def lockout_response(request, original_response=None, credentials=None):

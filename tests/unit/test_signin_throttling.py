@@ -70,3 +70,7 @@ def test_fifty_wrong_passwords_are_not_all_processed(client, user, settings):
     statuses = [sign_in(client, "dana", f"guess-{n}").status_code for n in range(50)]
     # The fifth failure is answered with the lockout; nothing after it reaches the password check.
     assert statuses == [200] * 4 + [429] * 46
+    # Four failures, then the lockout (the fifth) once; the attempts during it are only logged.
+    events = AuditEvent.objects.filter(activity=AuditActivity.FAILED_SIGN_IN)
+    assert events.filter(after__locked_out=True).count() == 1
+    assert events.count() == 5
