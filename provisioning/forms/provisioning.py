@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..choices import ProvisioningMode, ProvisioningScope
 from ..models import ProvisioningJob
+from ..security.outbound import outbound_refusal
 from ..security.redaction import REDACTED
 from ..security.text import SingleLineFieldsMixin
 from ..services.configuration import ProvisioningSettings, reenter_message, secrets_to_reenter
@@ -183,6 +184,10 @@ class ProvisioningSettingsForm(SingleLineFieldsMixin, forms.Form):
                         name,
                         ValidationError(_("Enter an http:// or https:// URL."), code="invalid"),
                     )
+                else:
+                    refusal = outbound_refusal(value)
+                    if refusal:
+                        self.add_error(name, ValidationError(refusal, code="address_refused"))
             stored = bool(self.job.credentials.get(credential.name))
             keeps_secret = credential.secret and stored
             if automatic and credential.required and not value and not keeps_secret:

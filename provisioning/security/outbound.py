@@ -101,6 +101,25 @@ def resolve_allowed(host: str, port: int) -> list[tuple]:
     return allowed
 
 
+def outbound_refusal(url: str) -> str | None:
+    """Why the policy would refuse every address ``url``'s host resolves to (for forms, so a
+    Tenant URL is refused when it is saved, not only when it is used); None when it resolves to
+    an allowed address or not at all (Test Connection and cycles then say why)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if not parts.hostname:
+            return None
+        resolve_allowed(parts.hostname, port)
+    except TargetAddressRefused as refused:
+        return refused.message
+    except (OSError, ValueError, UnicodeError):
+        return None
+    return None
+
+
 class _GuardedConnectionMixin:
     """``_new_conn`` of urllib3 2 (``create_connection``), connecting only to addresses the
     policy allowed — the very addresses it resolved and checked."""

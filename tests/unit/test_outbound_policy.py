@@ -227,3 +227,29 @@ def test_a_non_scim_reply_is_shown_as_status_type_and_a_short_escaped_excerpt(re
     assert "\x1b" not in result.detail and "\r" not in result.detail
     assert "\u202e" not in result.detail and "\\u202e" in result.detail
     assert result.detail.count("secret-internal-page") < 10
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("host", ["localhost", "169.254.169.254", "10.0.0.1", "[::1]"])
+def test_saving_a_tenant_url_at_a_refused_address_is_a_form_error(production_policy, client, host):
+    administrators, _ = ensure_roles()
+    user = get_user_model().objects.create_user(username="ssrf-save")
+    user.groups.add(administrators)
+    client.force_login(user)
+    app = make_application("scim", "Internal")
+    response = client.post(
+        reverse("provisioning", args=[app.pk]),
+        {
+            "mode": "Automatic",
+            "credential_tenant_url": f"http://{host}:8080/scim/v2",
+            "credential_secret_token": TOKEN,
+            "deletion_threshold": "500",
+            "scope": "assigned",
+            "interval_minutes": "20",
+            "status": "off",
+        },
+    )
+    assert response.status_code == 200
+    assert "PROVISIONING_ALLOWED_TARGET_NETWORKS" in response.content.decode()
+    app.provisioning_job.refresh_from_db()
+    assert app.provisioning_job.credentials == {}
