@@ -35,6 +35,7 @@ from urllib3.util import connection as urllib3_connection
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
 from provisioning.connectors.errors import ConfigurationError, _
+from provisioning.security.text import escape_controls
 
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 EXCERPT_CHARS = 200
@@ -206,21 +207,6 @@ def read_capped(response, limit: int | None = None) -> bytes:
             raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def escape_controls(text: str) -> str:
-    """Printable text: control, format (bidi) and separator characters written as escapes."""
-    import unicodedata
-
-    out = []
-    for char in text:
-        if char == " " or unicodedata.category(char)[0] not in "CZ":
-            out.append(char)
-        elif char in "\n\r\t":
-            out.append(" ")
-        else:
-            out.append(char.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
 
 
 def reply_excerpt(response) -> str:

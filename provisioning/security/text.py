@@ -85,3 +85,17 @@ def install_model_validators(model_classes) -> None:
                 and validate_single_line not in field.validators
             ):
                 field.validators.append(validate_single_line)
+
+
+def escape_controls(text: str) -> str:
+    """One printable line: tabs and line breaks become spaces; other control characters, line
+    and paragraph separators and bidi overrides are written as escapes (``\\x1b``, ``\\u202e``)."""
+    out = []
+    for char in text:
+        if char in "\n\r\t":
+            out.append(" ")
+        elif char in BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            out.append(char.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(char)
+    return "".join(out)
