@@ -5,6 +5,7 @@ Every setting has a safe development default so ``make run`` works on a bare mac
 ``FIELD_ENCRYPTION_KEYS``: development keys are generated under ``var/`` only while debugging.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -264,6 +265,13 @@ PROVISIONING_ALLOWED_TARGET_NETWORKS = env.list(
     "PROVISIONING_ALLOWED_TARGET_NETWORKS",
     default=["127.0.0.0/8", "::1/128"] if DEBUG else [],
 )
+for _network in PROVISIONING_ALLOWED_TARGET_NETWORKS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"PROVISIONING_ALLOWED_TARGET_NETWORKS: {_network!r} is not a network (e.g. 10.0.0.0/8)."
+        ) from None
 # A target's answer larger than this is refused unread.
 PROVISIONING_MAX_RESPONSE_BYTES = env.int("PROVISIONING_MAX_RESPONSE_BYTES", default=10 * 1024**2)
 

@@ -111,3 +111,9 @@ def test_check_deploy_is_clean_in_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_a_malformed_allowed_target_network_is_refused_at_start(tmp_path):
+    result = start_django(tmp_path, PROVISIONING_ALLOWED_TARGET_NETWORKS="10.0.0.0/8,intranet")
+    assert result.returncode != 0
+    assert "PROVISIONING_ALLOWED_TARGET_NETWORKS: 'intranet' is not a network" in result.stderr
