@@ -5,6 +5,7 @@ Every setting has a safe development default so ``make run`` works on a bare mac
 ``FIELD_ENCRYPTION_KEYS``: development keys are generated under ``var/`` only while debugging.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -61,8 +62,25 @@ elif DEBUG:
     FIELD_ENCRYPTION_KEYS = [_development_secret("field-encryption.key", _generate_fernet_key)]
 else:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
-if not FIELD_ENCRYPTION_KEYS:
-    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must name at least one key.")
+
+
+def _validate_fernet_keys(keys: list[str]) -> None:
+    """Refuse at start a key that is not a Fernet key (e.g. "abc"), naming the setting."""
+    from cryptography.fernet import Fernet
+
+    if not keys:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must name at least one key.")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS: key number {position} is not a valid Fernet key "
+                "(44 characters of url-safe base64, as made by Fernet.generate_key())."
+            ) from None
+
+
+_validate_fernet_keys(FIELD_ENCRYPTION_KEYS)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -257,3 +275,113 @@ if not DEBUG:
 # Logins that `seed_demo` creates for a development portal (never with DEBUG off unless forced).
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="admin-demo-password")
 DEMO_AUDITOR_PASSWORD = env.str("DEMO_AUDITOR_PASSWORD", default="auditor-demo-password")
+
+# -- Security hardening (issue 12) ---------------------------------------------------------------
+# Outbound requests to targets (provisioning/security/outbound.py): only public addresses, plus
+# these networks. Development: loopback, so `make run`'s demo targets and the tests work.
+PROVISIONING_ALLOWED_TARGET_NETWORKS = env.list(
+    "PROVISIONING_ALLOWED_TARGET_NETWORKS",
+    default=["127.0.0.0/8", "::1/128"] if DEBUG else [],
+)
+for _network in PROVISIONING_ALLOWED_TARGET_NETWORKS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"PROVISIONING_ALLOWED_TARGET_NETWORKS: {_network!r} is not a network (e.g. 10.0.0.0/8)."
+        ) from None
+# A target's answer larger than this is refused unread.
+PROVISIONING_MAX_RESPONSE_BYTES = env.int("PROVISIONING_MAX_RESPONSE_BYTES", default=10 * 1024**2)
+
+# Sign-in throttling (django-axes): failed sign-ins are counted per user name and per address;
+# past the limit, that user name or address is locked out for the cool-off time.
+INSTALLED_APPS += ["axes", "csp"]
+AUTHENTICATION_BACKENDS = [
+    "provisioning.security.signin.ThrottledSignInBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("SIGNIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("SIGNIN_LOCKOUT_MINUTES", default=15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "provisioning.security.signin.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Behind a reverse proxy, set AXES_IPWARE_PROXY_COUNT=1 (and SECURE_PROXY_SSL_HEADER) so the
+# client's address, not the proxy's, is counted.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
+
+# Static files: WhiteNoise serves them from STATIC_ROOT (compressed, content-hashed names) when
+# DEBUG is off, so gunicorn alone serves complete pages.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(STATIC_ROOT)))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = DEBUG  # development: straight from static/, no collectstatic needed
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+)
+if not DEBUG:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+
+# Content-Security-Policy (django-csp): no inline script anywhere (htmx is configured by a
+# <meta name="htmx-config"> without eval or injected styles), nothing from other origins.
+MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# First: /healthz and /readyz answer whatever the Host header and scheme (health checks).
+MIDDLEWARE.insert(0, "provisioning.security.health.health_endpoints_middleware")
+# Last, as django-axes asks: it answers a locked-out sign-in before the view runs.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+
+# Response headers and cookies in production (`manage.py check --deploy` is clean with these).
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if not DEBUG:
+    # HSTS: browsers remember to use HTTPS only; sent on HTTPS responses only.
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Health checks come from the orchestrator over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SESSION_COOKIE_HTTPONLY = True
+if env.str("SECURE_PROXY_SSL_HEADER", default=""):
+    # e.g. HTTP_X_FORWARDED_PROTO when a TLS-terminating proxy sets X-Forwarded-Proto: https.
+    SECURE_PROXY_SSL_HEADER = (env.str("SECURE_PROXY_SSL_HEADER"), "https")
+
+# OpenID Connect sign-in (mozilla-django-oidc), on when OIDC_RP_CLIENT_ID is set. The group claim
+# decides the role: a group of OIDC_ADMINISTRATOR_GROUPS → Provisioning administrators, of
+# OIDC_AUDITOR_GROUPS → Auditors, neither → no access. Local accounts keep working.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile groups")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_ADMINISTRATOR_GROUPS = env.list("OIDC_ADMINISTRATOR_GROUPS", default=[])
+OIDC_AUDITOR_GROUPS = env.list("OIDC_AUDITOR_GROUPS", default=[])
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+OIDC_TIMEOUT = 10
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?oidc=refused"
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS += ["provisioning.security.oidc.PortalOIDCBackend"]

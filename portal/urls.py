@@ -4,10 +4,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from provisioning.security import oidc, signin
+from provisioning.views import health
+
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", signin.PortalLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("oidc/authenticate/", oidc.SignInWithProvider.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.ProviderCallback.as_view(), name="oidc_authentication_callback"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("provisioning.urls")),
 ]

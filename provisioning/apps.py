@@ -9,3 +9,7 @@ class ProvisioningConfig(AppConfig):
 
     def ready(self) -> None:
         from .reports import signals  # noqa: F401  sign-ins and failed sign-ins are audited
+        from .security import checks, signin  # noqa: F401 - system check, sign-in receivers
+        from .security.text import install_model_validators
+
+        install_model_validators(self.get_models())

@@ -117,7 +117,6 @@ class AuditActivity(models.TextChoices):
     PROVISION_ON_DEMAND = "Provision on demand", _("Provision on demand")
     # Issue 11: sign-ins, Test Connection and changes made through the Django admin.
     SIGN_IN = "Sign in", _("Sign in")
-    SIGN_IN_FAILED = "Sign-in failure", _("Sign-in failure")
     TEST_CONNECTION = "Test connection", _("Test connection")
     ADMIN_ADD = "Add through the Django admin", _("Add through the Django admin")
     ADMIN_CHANGE = "Change through the Django admin", _("Change through the Django admin")
@@ -137,6 +136,7 @@ class AuditActivity(models.TextChoices):
     ADD_MEMBER = "Add member to group", _("Add member to group")
     REMOVE_MEMBER = "Remove member from group", _("Remove member from group")
     IMPORT_DIRECTORY = "Bulk import users and groups", _("Bulk import users and groups")
+    FAILED_SIGN_IN = "Failed sign-in", _("Failed sign-in")
 
 
 class ChangeOperation(models.TextChoices):

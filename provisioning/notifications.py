@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from .choices import CycleState, LogStatus, QuarantineReason
 from .models import ProvisioningJob, ProvisioningLogEntry, SyncCycle
 from .models.logs import FailureNotice
+from .security.text import escape_controls
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +67,14 @@ def _send(job: ProvisioningJob, template: str, subject: str, context: dict) -> b
     try:
         text = render_to_string(f"provisioning/email/{template}.txt", context)
         html = render_to_string(f"provisioning/email/{template}.html", context)
+        # One line: a name stored before control characters were refused must not make Django
+        # refuse the header (BadHeaderError) and drop the message.
+        subject = " ".join(escape_controls(subject).split())
         message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to)
         message.attach_alternative(html, "text/html")
         message.send()
     except Exception:  # a broken mail server must never break a cycle
-        logger.exception("Could not send the %s e-mail for %s", template, job.application.name)
+        logger.exception("Could not send the %s e-mail for %r", template, job.application.name)
         return False
     return True
 

@@ -112,7 +112,8 @@ def main() -> int:
             else ""
         )
         + f"  logins:       admin / {env.get('DEMO_ADMIN_PASSWORD', 'admin-demo-password')}, "
-        f"auditor / {env.get('DEMO_AUDITOR_PASSWORD', 'auditor-demo-password')}\n"
+        f"auditor / {env.get('DEMO_AUDITOR_PASSWORD', 'auditor-demo-password')} "
+        "(as first seeded; a password changed since is kept)\n"
         "Press Ctrl-C to stop everything.\n",
         flush=True,
     )

@@ -2,7 +2,7 @@
 # Smoke test of the README's first command (`make run`), from a virtualenv with only
 # requirements.txt in it (so a runtime dependency that only the test extras bring is caught):
 # migrate, seed the demo, start web, worker, beat and the demo targets on spare ports, check that
-# the sign-in page answers and the worker and beat are up, then stop them all with Ctrl-C (SIGINT).
+# the sign-in page, /healthz and the stylesheet answer and the worker and beat are up, then stop them all with Ctrl-C (SIGINT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +34,9 @@ ok=""
 for _ in $(seq 120); do
     if ! kill -0 "$pid" 2>/dev/null; then break; fi
     code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18000/accounts/login/ || true)
-    if [ "$code" = 200 ] && grep -q "ready" "$log" && grep -q "beat: Starting" "$log" \
+    health=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18000/healthz || true)
+    css=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18000/static/css/portal.css || true)
+    if [ "$code" = 200 ] && [ "$health" = 200 ] && [ "$css" = 200 ] && grep -q "ready" "$log" && grep -q "beat: Starting" "$log" \
         && grep -q "Serving SCIM" "$log" && grep -q "Fake GoTo API" "$log"; then
         ok=yes
         break

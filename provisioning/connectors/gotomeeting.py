@@ -81,6 +81,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from provisioning.security.outbound import reply_excerpt
 from provisioning.security.redaction import REDACTED
 
 from . import register_connector
@@ -544,7 +545,7 @@ class GoToMeetingConnector(Connector):
         except ConnectorError as error:
             raise self._scrubbed(error) from None
         if response.status != 200:
-            raise self._token_refused(response.status, response.text, grant)
+            raise self._token_refused(response.status, reply_excerpt(response), grant)
         try:
             body = response.json()
             access_token = str(body["access_token"])
@@ -740,7 +741,7 @@ class GoToMeetingConnector(Connector):
     def _check(self, response: HttpResponse, what: str) -> None:
         if 200 <= response.status < 300:
             return
-        raise self.error_for(response.status, self._json_or_text(response.text), what)
+        raise self.error_for(response.status, self._json_or_text(reply_excerpt(response)), what)
 
     def _json(self, response: HttpResponse, what: str) -> Any:
         try:
@@ -750,7 +751,7 @@ class GoToMeetingConnector(Connector):
                 _("GoTo answered %(what)s with a body that is not JSON.") % {"what": what},
                 code="MalformedResponse",
                 http_status=response.status,
-                detail=self._scrub(response.text),
+                detail=self._scrub(reply_excerpt(response)),
             ) from None
 
     def _malformed(self, response: HttpResponse, what: str, problem: str) -> BadRequestError:
@@ -759,7 +760,7 @@ class GoToMeetingConnector(Connector):
             % {"what": what, "problem": problem},
             code="MalformedResponse",
             http_status=response.status,
-            detail=self._scrub(response.text),
+            detail=self._scrub(reply_excerpt(response)),
         )
 
     def _record(self, request: RecordedRequest) -> None:

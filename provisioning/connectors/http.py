@@ -34,9 +34,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from provisioning.security.outbound import GuardedAdapter, read_capped, reply_excerpt
 from provisioning.security.redaction import REDACTED, is_secret_key
 
 from .base import RecordedRequest
@@ -72,7 +72,7 @@ def build_session(
     Retries are :class:`HttpClient`'s job, so urllib3's own are switched off.
     """
     session = requests.Session()
-    adapter = HTTPAdapter(
+    adapter = GuardedAdapter(  # the outbound address policy, checked at connect time
         pool_connections=pool_connections, pool_maxsize=pool_maxsize, max_retries=0
     )
     session.mount("http://", adapter)
@@ -395,7 +395,9 @@ class HttpClient:
                 timeout=timeout,
                 allow_redirects=False,
                 verify=self.verify,
+                stream=True,
             )
+            content = read_capped(raw)
         except requests.exceptions.SSLError as error:
             self._notify(recorded, None)
             reason = next(
@@ -437,7 +439,7 @@ class HttpClient:
             return None, TransientError(message, code=code)
 
         response = HttpResponse(
-            raw.status_code, raw.content, raw.headers, url=raw.url or url, method=method
+            raw.status_code, content, raw.headers, url=raw.url or url, method=method
         )
         self._notify(recorded, response.status)
         logger.debug("%s %s -> %s", method, safe_url(recorded.url), response.status)
@@ -450,7 +452,7 @@ class HttpClient:
             raise CredentialsError(
                 message,
                 http_status=response.status,
-                detail=self.scrub(response.text),
+                detail=self.scrub(reply_excerpt(response)),
             )
         if response.status in RETRYABLE_STATUSES:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self._now)
@@ -462,7 +464,7 @@ class HttpClient:
             return None, TransientError(
                 message,
                 http_status=response.status,
-                detail=self.scrub(response.text),
+                detail=self.scrub(reply_excerpt(response)),
                 retry_after=retry_after,
             )
         return response, None

@@ -36,6 +36,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from provisioning.security.outbound import reply_excerpt
+
 from . import scim_paths
 from .base import (
     GROUP,
@@ -246,14 +248,14 @@ class ScimConnector(Connector):
                 _("The target answered %(what)s with a body that is not JSON.") % {"what": what},
                 code="MalformedResponse",
                 http_status=response.status,
-                detail=self._scrub(response.text),
+                detail=self._scrub(reply_excerpt(response)),
             ) from None
         if not isinstance(body, dict):
             raise BadRequestError(
                 _("The target answered %(what)s with JSON that is not an object.") % {"what": what},
                 code="MalformedResponse",
                 http_status=response.status,
-                detail=self._scrub(response.text),
+                detail=self._scrub(reply_excerpt(response)),
             )
         return body
 
@@ -323,7 +325,7 @@ class ScimConnector(Connector):
         try:
             body: Any = response.json()
         except ValueError:
-            body = response.text
+            body = reply_excerpt(response)
         if 300 <= response.status < 400 and response.headers.get("Location"):
             body = f"Location: {safe_url(response.headers['Location'])}"
         raise self.error_for(response.status, body, what)
@@ -335,7 +337,7 @@ class ScimConnector(Connector):
                 _("The target answered %(what)s without a resource id.") % {"what": what},
                 code="MissingId",
                 http_status=response.status,
-                detail=self._scrub(response.text),
+                detail=self._scrub(reply_excerpt(response)),
             )
         return body
 
@@ -353,7 +355,7 @@ class ScimConnector(Connector):
                 % {"what": what},
                 code="MalformedResponse",
                 http_status=response.status,
-                detail=self._scrub(response.text),
+                detail=self._scrub(reply_excerpt(response)),
             )
         return body
 
@@ -382,7 +384,7 @@ class ScimConnector(Connector):
             return ConnectionTestResult(False, message, error.detail)
         except ConnectorError as error:
             return ConnectionTestResult(False, error.message, error.detail)
-        detail = truncate_detail(self._scrub(response.text), 500)
+        detail = truncate_detail(self._scrub(reply_excerpt(response)), 500)
         if response.status != 200:
             extra = ""
             if 300 <= response.status < 400 and response.headers.get("Location"):

@@ -46,6 +46,8 @@ class DemoLogins:
     admin_password: str
     auditor_username: str
     auditor_password: str
+    # The logins this run created; existing logins keep the password their users set.
+    created: tuple[str, ...] = ()
 
 
 def _demo_users() -> list[dict]:
@@ -149,6 +151,7 @@ def _ensure_logins() -> DemoLogins:
         auditor_password=settings.DEMO_AUDITOR_PASSWORD,
     )
     User = get_user_model()
+    created_now: list[str] = []
     for username, password, group, staff in (
         (logins.admin_username, logins.admin_password, administrators, True),
         (logins.auditor_username, logins.auditor_password, auditors, False),
@@ -156,8 +159,10 @@ def _ensure_logins() -> DemoLogins:
         user, created = User.objects.get_or_create(
             username=username, defaults={"is_staff": staff, "is_superuser": staff}
         )
-        if created or not user.check_password(password):
+        if created:
             user.set_password(password)
             user.save()
+            created_now.append(username)
         user.groups.add(group)
+    logins.created = tuple(created_now)
     return logins

@@ -211,7 +211,8 @@ def detect_header(cells: list[str]) -> Header:
     unknown = [
         name
         for name in names
-        if name not in known and not (kind == FileKind.USERS and extension_name(name))
+        if name not in known
+        and not (kind == FileKind.USERS and _EXTENSION_NAME.fullmatch(extension_name(name)))
     ]
     if unknown:
         raise FormatError(
@@ -229,6 +230,26 @@ def _describe_unknown(name: str) -> str:
         None,
     )
     return f"{name!r} ({meant}?)" if meant else repr(name)
+
+
+# Azure AD's limit for a string directory extension; a longer value is refused on import.
+EXTENSION_MAX_LENGTH = 256
+_EXTENSION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
+
+
+def extension_value_problem(value: str) -> str | None:
+    """Why an extension attribute's cell cannot be imported, or None."""
+    from ..security.text import unsafe_character, unsafe_character_message
+
+    unsafe = unsafe_character(value)
+    if unsafe is not None:
+        return unsafe_character_message(unsafe)
+    if len(value) > EXTENSION_MAX_LENGTH:
+        return _("is %(length)d characters long; at most %(max)d are allowed") % {
+            "length": len(value),
+            "max": EXTENSION_MAX_LENGTH,
+        }
+    return None
 
 
 def extension_name(header: str) -> str:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..models import DirectoryGroup, DirectoryUser, GroupMembership
+from ..security.text import unsafe_character, unsafe_character_message
 from .csv_format import (
     MODEL_OF_KIND,
     Column,
@@ -33,6 +34,7 @@ from .csv_format import (
     decode,
     detect_header,
     extension_name,
+    extension_value_problem,
     is_user_principal_name,
     parse_boolean,
     read_rows,
@@ -267,8 +269,9 @@ class _DirectoryImport:
         """The parsed value of a cell, or ``_Unresolved`` after recording why it is bad."""
         message = None
         max_length = column.max_length(MODEL_OF_KIND[kind])
-        if "\x00" in value:
-            message = _("contains a NUL character")
+        unsafe = unsafe_character(value)
+        if unsafe is not None:
+            message = unsafe_character_message(unsafe)
         elif column.required and not value:
             message = _("a value is required")
         elif max_length and len(value) > max_length:
@@ -326,8 +329,10 @@ class _DirectoryImport:
         for name, value in values.items():
             column = header.column(name)
             if column is None:  # an extension attribute
-                if "\x00" in value:
-                    self.error(file, line, name, _("contains a NUL character"))
+                problem = extension_value_problem(value)
+                if problem:
+                    self.error(file, line, name, problem)
+                    continue
                 row.extensions[extension_name(name)] = value
                 continue
             try:
@@ -378,8 +383,8 @@ class _DirectoryImport:
             if not values[column]:
                 self.error(file, line, column, _("a value is required"))
                 valid = False
-            elif "\x00" in values[column]:
-                self.error(file, line, column, _("contains a NUL character"))
+            elif (unsafe := unsafe_character(values[column])) is not None:
+                self.error(file, line, column, unsafe_character_message(unsafe))
                 valid = False
         if member_type not in ("user", "group"):
             self.error(

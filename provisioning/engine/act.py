@@ -19,6 +19,7 @@ from ..choices import LinkState, LogAction, LogStatus, ObjectType
 from ..connectors.base import BulkOperation, BulkResult
 from ..connectors.errors import AlreadyExistsError, ConnectorError, NotFoundError
 from ..models import ProvisionedObject
+from ..security.redaction import protect_secret_values, secret_key_checker
 from .context import CycleContext, MappingRules
 from .evaluate import EvaluationError, attributes_hash, changed_attributes, evaluate_object
 from .importing import SourceObject
@@ -93,6 +94,7 @@ class ChunkSynchronizer:
         self.deleted_links: list[ProvisionedObject] = []
         # Paths whose values came through Redact(): written to the target, masked in logs.
         self.redacted_paths: set[str] = set()
+        self._secret_name = secret_key_checker(ctx.recorder.secret_names)
 
     # -- planning -------------------------------------------------------------------------
 
@@ -249,7 +251,9 @@ class ChunkSynchronizer:
             current = self.ctx.connector.read_attributes(
                 self.object_type, match.resource or {}, list(desired)
             )
-            work.link.last_exported = {k: v for k, v in current.items() if k in desired}
+            work.link.last_exported = protect_secret_values(
+                {k: v for k, v in current.items() if k in desired}, self.is_secret_path
+            )
         else:
             work.steps.append(
                 Step(
@@ -261,7 +265,7 @@ class ChunkSynchronizer:
 
         work.desired = desired
         work.previous = dict(work.link.last_exported or {})
-        work.changes = changed_attributes(desired, work.previous)
+        work.changes = changed_attributes(desired, work.previous, self.is_secret_path)
         if work.link.state == LinkState.DISABLED:
             # Re-enable with the whole representation: a disable may have taken more than
             # `active` away (GoTo removes the licence and the admin roles).
@@ -471,7 +475,7 @@ class ChunkSynchronizer:
 
     def update_now(self, work: Work, current: dict[str, Any]) -> None:
         work.previous = current
-        work.changes = changed_attributes(work.desired, current)
+        work.changes = changed_attributes(work.desired, current, self.is_secret_path)
         work.action, work.log_action = "update", LogAction.UPDATE
         if work.changes:
             try:
@@ -542,6 +546,10 @@ class ChunkSynchronizer:
     def secret_names(self) -> tuple[str, ...]:
         return (*self.ctx.recorder.secret_names, *sorted(self.redacted_paths))
 
+    def is_secret_path(self, path: str) -> bool:
+        """Passwords and Redact()ed paths: last_exported keeps their fingerprint only."""
+        return path in self.redacted_paths or self._secret_name(path)
+
     def ensure_link(self, work: Work) -> ProvisionedObject:
         if work.link is None:
             work.link = ProvisionedObject(
@@ -569,7 +577,7 @@ class ChunkSynchronizer:
         self, link: ProvisionedObject, exported: dict, state: str = LinkState.PROVISIONED
     ) -> None:
         self.ensure_link_tracked(link)
-        link.last_exported = exported
+        link.last_exported = exported = protect_secret_values(exported, self.is_secret_path)
         link.exported_hash = attributes_hash(exported)
         link.state = state
         link.failure_count = 0

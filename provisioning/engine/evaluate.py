@@ -9,12 +9,14 @@ become the referenced object's target id, or are deferred when it is not provisi
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from ..choices import ApplyMapping, MappingType
+from ..security.redaction import fingerprint, is_fingerprint
 from .expressions import IGNORE_FLOW, Expression, ExpressionError, RedactedValue, parse, reveal
 
 # Source attributes that name another directory object; their value is its object id.
@@ -131,14 +133,23 @@ def evaluate_object(
     return result
 
 
-def changed_attributes(desired: dict[str, Any], last_exported: dict[str, Any]) -> dict[str, Any]:
-    """The attributes whose value differs from what was last written (diff-skip, F21)."""
+def changed_attributes(
+    desired: dict[str, Any],
+    last_exported: dict[str, Any],
+    is_secret: Callable[[str], bool] | None = None,
+) -> dict[str, Any]:
+    """The attributes whose value differs from what was last written (diff-skip, F21).
+
+    Secret paths (``is_secret``) were stored as fingerprints: they are compared as such."""
     changes = {}
     for path, value in desired.items():
         previous = last_exported.get(path)
         if _blank(value) and _blank(previous):
             continue
-        if value != previous:
+        if is_secret is not None and is_fingerprint(previous) and is_secret(path):
+            if fingerprint(value) != previous:
+                changes[path] = value
+        elif value != previous:
             changes[path] = value
     return changes
 

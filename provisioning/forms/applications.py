@@ -5,9 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 from ..gallery import all_templates
 from ..models import Application
+from ..security.text import SingleLineFieldsMixin
 
 
-class AddApplicationForm(forms.Form):
+class AddApplicationForm(SingleLineFieldsMixin, forms.Form):
     template = forms.ChoiceField(label=_("Gallery application"), widget=forms.HiddenInput)
     name = forms.CharField(
         label=_("Name"),

@@ -13,8 +13,10 @@ from django.utils.translation import gettext_lazy as _
 
 from ..choices import ProvisioningMode, ProvisioningScope
 from ..models import ProvisioningJob
+from ..security.outbound import outbound_refusal
 from ..security.redaction import REDACTED
-from ..services.configuration import ProvisioningSettings
+from ..security.text import SingleLineFieldsMixin
+from ..services.configuration import ProvisioningSettings, reenter_message, secrets_to_reenter
 from ..services.goto_authorization import authorization_status
 
 CREDENTIAL_PREFIX = "credential_"
@@ -26,7 +28,7 @@ def split_addresses(text: str) -> list[str]:
     return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-class ProvisioningSettingsForm(forms.Form):
+class ProvisioningSettingsForm(SingleLineFieldsMixin, forms.Form):
     # Hidden sections and a browser's own validation bubbles do not mix; the server validates.
     use_required_attribute = False
 
@@ -98,7 +100,10 @@ class ProvisioningSettingsForm(forms.Form):
             if credential.secret:
                 help_text = _(credential.help_text) if credential.help_text else ""
                 if stored:
-                    help_text = _("A value is stored. Leave blank to keep it.")
+                    help_text = _(
+                        "A value is stored. Leave blank to keep it; after changing another "
+                        "credential field it must be entered again."
+                    )
                 field = forms.CharField(
                     label=_(credential.label),
                     required=False,
@@ -180,6 +185,16 @@ class ProvisioningSettingsForm(forms.Form):
                 ),
             )
         automatic = cleaned.get("mode") == ProvisioningMode.AUTOMATIC
+        submitted = self.credentials_input()
+        stale = secrets_to_reenter(self.template, self.job.credentials, submitted)
+        for credential in stale:
+            self.add_error(
+                CREDENTIAL_PREFIX + credential.name,
+                ValidationError(
+                    reenter_message(self.template, self.job.credentials, submitted),
+                    code="reenter",
+                ),
+            )
         for name in self.credential_field_names:
             credential = self.fields[name].credential
             value = cleaned.get(name, "")
@@ -191,6 +206,10 @@ class ProvisioningSettingsForm(forms.Form):
                         name,
                         ValidationError(_("Enter an http:// or https:// URL."), code="invalid"),
                     )
+                else:
+                    refusal = outbound_refusal(value)
+                    if refusal:
+                        self.add_error(name, ValidationError(refusal, code="address_refused"))
             stored = bool(self.job.credentials.get(credential.name))
             keeps_secret = credential.secret and stored
             if automatic and credential.required and not value and not keeps_secret:

@@ -9,6 +9,7 @@ from .directory_imports import DirectoryImport, DirectoryImportFile, DirectoryIm
 from .jobs import AttributeMapping, ObjectMapping, ProvisioningJob
 from .links import ProvisionedObject
 from .logs import ProvisioningLogEntry
+from .security import EncryptionSentinel, ExternalIdentity, ServiceHeartbeat
 
 __all__ = [
     "DEFAULT_ACCESS_ROLE",
@@ -23,10 +24,13 @@ __all__ = [
     "DirectoryImportFile",
     "DirectoryImportState",
     "DirectoryUser",
+    "EncryptionSentinel",
+    "ExternalIdentity",
     "GroupMembership",
     "ObjectMapping",
     "ProvisionedObject",
     "ProvisioningJob",
     "ProvisioningLogEntry",
+    "ServiceHeartbeat",
     "SyncCycle",
 ]

@@ -38,17 +38,6 @@ def record_sign_in(request, user) -> None:
     )
 
 
-def record_failed_sign_in(request, credentials: Mapping[str, Any]) -> None:
-    """Only the name that was tried: never the password (nor any other credential)."""
-    tried = str(credentials.get("username", "") or "")[:MAX_USERNAME]
-    record_audit(
-        AuditActivity.SIGN_IN_FAILED,
-        target=tried,
-        after={"username": tried, "address": _client_address(request)},
-        channel=_channel(request),
-    )
-
-
 def record_test_connection(
     job: ProvisioningJob, actor, submitted: Mapping[str, Any], result: ConnectionTestResult
 ) -> None:

@@ -55,3 +55,40 @@ def redact(value: Any, extra_secret_keys: Iterable[str] = ()) -> Any:
     if isinstance(value, list | tuple):
         return [redact(item, extra) for item in value]
     return value
+
+
+# -- what the engine keeps of secret values it wrote (issue 12) ----------------------------------
+
+FINGERPRINT_PREFIX = "hmac-sha256:"
+
+
+def fingerprint(value: Any) -> str:
+    """A keyed hash (HMAC-SHA256 under ``SECRET_KEY``) of a value written to a target.
+
+    ``ProvisionedObject.last_exported`` keeps this instead of a password or a ``Redact()``ed
+    value, so the next cycle can still tell "unchanged" from "changed" without the value being
+    stored anywhere. Keyed, so a leaked database does not allow guessing short values offline.
+    """
+    import json
+
+    from django.utils.crypto import salted_hmac
+
+    payload = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    digest = salted_hmac("provisioning.last_exported", payload, algorithm="sha256").hexdigest()
+    return FINGERPRINT_PREFIX + digest
+
+
+def is_fingerprint(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(FINGERPRINT_PREFIX) and len(value) == 76
+
+
+def protect_secret_values(
+    attributes: Mapping[str, Any], is_secret: Callable[[str], bool]
+) -> dict[str, Any]:
+    """A copy of ``attributes`` with the value of every secret path replaced by its fingerprint."""
+    return {
+        path: fingerprint(value)
+        if value not in (None, "") and is_secret(path) and not is_fingerprint(value)
+        else value
+        for path, value in attributes.items()
+    }

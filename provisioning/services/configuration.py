@@ -18,7 +18,7 @@ from ..choices import AuditActivity, ObjectType, ProvisioningMode
 from ..connectors import build_connector
 from ..connectors.base import ConnectionTestResult
 from ..connectors.errors import ConnectorError
-from ..gallery.base import GalleryTemplate
+from ..gallery.base import CredentialField, GalleryTemplate
 from ..models import (
     Application,
     AppRole,
@@ -81,16 +81,62 @@ class SaveOutcome:
         return bool(self.changed_settings or self.credentials_changed or self.status_changed)
 
 
+def changed_identity_fields(
+    template: GalleryTemplate, stored: Mapping[str, Any], submitted: Mapping[str, Any]
+) -> list[CredentialField]:
+    """The non-secret credential fields (Tenant URL, admin user name) whose submitted value
+    differs from the stored one."""
+    return [
+        field
+        for field in template.credential_fields
+        if not field.secret
+        and str(submitted.get(field.name) or "").strip() != str(stored.get(field.name) or "")
+    ]
+
+
+def secrets_to_reenter(
+    template: GalleryTemplate, stored: Mapping[str, Any], submitted: Mapping[str, Any]
+) -> list[CredentialField]:
+    """Stored secrets left blank while a non-secret credential field changed.
+
+    A stored secret belongs to the host and account it was entered for: it must never follow a
+    changed Tenant URL or admin user name to somewhere else, so it has to be typed again.
+    """
+    if not changed_identity_fields(template, stored, submitted):
+        return []
+    return [
+        field
+        for field in template.credential_fields
+        if field.secret
+        and stored.get(field.name)
+        and str(submitted.get(field.name) or "").strip() in ("", REDACTED)
+    ]
+
+
+def reenter_message(template: GalleryTemplate, stored, submitted) -> str:
+    """What the page says when :func:`secrets_to_reenter` is not empty."""
+    changed = ", ".join(str(f.label) for f in changed_identity_fields(template, stored, submitted))
+    secrets = ", ".join(str(f.label) for f in secrets_to_reenter(template, stored, submitted))
+    return _("%(changed)s changed: enter %(secrets)s again; the stored value is not sent.") % {
+        "changed": changed,
+        "secrets": secrets,
+    }
+
+
 def merge_credentials(
     template: GalleryTemplate, stored: Mapping[str, Any], submitted: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The credentials to use: the submitted values, except that a blank secret keeps the stored
-    one (secrets are never rendered back, so the page cannot send them again)."""
+    one (secrets are never rendered back, so the page cannot send them again) — but only while
+    every non-secret credential field is unchanged; otherwise a blank secret stays blank."""
     merged = dict(stored)
+    keep_secrets = not changed_identity_fields(template, stored, submitted)
     for field in template.credential_fields:
         value = str(submitted.get(field.name) or "").strip()
         if field.secret and value in ("", REDACTED):
-            continue
+            if keep_secrets:
+                continue
+            value = ""
         merged[field.name] = value
     return merged
 
@@ -191,6 +237,8 @@ def matching_attribute(job: ProvisioningJob) -> str:
 def try_connection(job: ProvisioningJob, submitted: Mapping[str, Any]) -> ConnectionTestResult:
     """Try the credentials as typed on the page (blank secrets: the stored ones). Saves nothing."""
     template = job.application.template
+    if secrets_to_reenter(template, job.credentials, submitted):
+        return ConnectionTestResult(False, reenter_message(template, job.credentials, submitted))
     credentials = merge_credentials(template, job.credentials, submitted)
     missing = [
         field.label

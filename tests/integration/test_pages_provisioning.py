@@ -47,10 +47,20 @@ def test_test_connection_succeeds_with_the_servers_url_and_token(admin_client, s
 def test_a_blank_token_tests_with_the_stored_one(admin_client, scim):
     app = make_application("scim", "Live SCIM")
     job = app.provisioning_job
-    job.credentials = {"tenant_url": "https://old.example/v2", "secret_token": scim.token}
+    job.credentials = {"tenant_url": scim.url, "secret_token": scim.token}
     job.save()
     html = post_test_connection(admin_client, app, scim.url, "").content.decode()
     assert "Testing connection succeeded." in html
+
+
+def test_a_blank_token_never_follows_a_changed_tenant_url(admin_client, scim):
+    app = make_application("scim", "Live SCIM")
+    job = app.provisioning_job
+    job.credentials = {"tenant_url": "https://old.example/v2", "secret_token": scim.token}
+    job.save()
+    html = post_test_connection(admin_client, app, scim.url, "").content.decode()
+    assert "Testing connection failed." in html
+    assert "Tenant URL changed: enter Secret Token again" in html
 
 
 def test_a_wrong_token_fails_precisely_with_the_hint_and_saves_nothing(admin_client, scim):

@@ -254,3 +254,17 @@ def test_the_watcher_brings_forward_only_jobs_that_a_change_concerns(
     assert dispatch.watch_directory_changes() == [job_of(app).pk]
     assert job_of(app).next_run_at <= timezone.now() + timedelta(seconds=2)
     assert dispatch.watch_directory_changes() == []  # seen already
+
+
+def test_a_name_stored_with_a_line_break_still_gets_its_e_mail_on_one_subject_line(app, smtp):
+    """Names are refused with control characters now; one stored before must not drop mail."""
+    from provisioning.models import Application, SyncCycle
+    from provisioning.notifications import notify_held_deletions
+
+    Application.objects.filter(pk=app.pk).update(name="Guarded\r\nBcc: mallory@evil.example")
+    job = job_of(app)
+    cycle = SyncCycle.objects.create(job=job, kind="incremental")
+    assert notify_held_deletions(job, cycle, held=3)
+    [message] = smtp.messages
+    assert "\n" not in message["Subject"] and "Guarded Bcc:" in message["Subject"]
+    assert message["Bcc"] is None

@@ -121,8 +121,8 @@ def test_sign_ins_and_failed_sign_ins_are_audited_without_the_password(client):
     client.post(reverse("login"), {"username": "carol", "password": "not-" + PASSWORD})
     client.post(reverse("login"), {"username": "carol", "password": PASSWORD})
 
-    failed = AuditEvent.objects.get(activity=AuditActivity.SIGN_IN_FAILED)
-    assert failed.target == "carol" and failed.channel == "portal"
+    failed = AuditEvent.objects.get(activity=AuditActivity.FAILED_SIGN_IN)
+    assert failed.target == "carol" and failed.channel == "sign-in"
     signed_in = AuditEvent.objects.get(activity=AuditActivity.SIGN_IN)
     assert signed_in.actor_name == "carol"
     for event in (failed, signed_in):

@@ -457,7 +457,7 @@ REJECTED_CASES = {
     ),
     "NUL in a userPrincipalName": (
         [csv_file("users.csv", USERS_HEADER, "a\x00@contoso.example,A,,,,")],
-        [(2, "userPrincipalName", "contains a NUL character")],
+        [(2, "userPrincipalName", "contains the control character U+0000 (control character)")],
     ),
     "NUL in a membership": (
         [
@@ -465,7 +465,10 @@ REJECTED_CASES = {
                 "memberships.csv", "group,memberType,member", "Le\x00gal,user,a\x00@contoso.example"
             )
         ],
-        [(2, "group", "contains a NUL character"), (2, "member", "contains a NUL character")],
+        [
+            (2, "group", "contains the control character U+0000 (control character)"),
+            (2, "member", "contains the control character U+0000 (control character)"),
+        ],
     ),
     "invalid member userPrincipalName": (
         [csv_file("memberships.csv", "group,memberType,member", "Legal,user,Joni Sherman")],
@@ -473,7 +476,7 @@ REJECTED_CASES = {
     ),
     "NUL character": (
         [csv_file("users.csv", USERS_HEADER, "a@contoso.example,A\x00,,,,")],
-        [(2, "displayName", "contains a NUL character")],
+        [(2, "displayName", "contains the control character U+0000 (control character)")],
     ),
 }
 

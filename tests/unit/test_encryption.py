@@ -61,5 +61,43 @@ def test_a_removed_key_gives_a_clear_error_instead_of_garbage(settings):
     job.credentials = {"secret_token": SECRET}
     job.save()
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    reloaded = ProvisioningJob.objects.get(pk=job.pk)  # loading alone decrypts nothing
     with pytest.raises(SecretDecryptionError):
-        ProvisioningJob.objects.get(pk=job.pk)
+        reloaded.credentials  # noqa: B018 - reading the attribute is the test
+
+
+@pytest.mark.django_db
+def test_with_a_wrong_key_pages_that_do_not_need_credentials_still_work(settings, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from provisioning.roles import ensure_roles
+
+    app = make_application("scim", "Wrong key")
+    job = app.provisioning_job
+    job.credentials = {"tenant_url": "https://scim.example/v2", "secret_token": SECRET}
+    job.save()
+    administrators, _ = ensure_roles()
+    user = get_user_model().objects.create_user(username="kim")
+    user.groups.add(administrators)
+    client.force_login(user)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    for page in (
+        reverse("home"),
+        reverse("application-list"),
+        reverse("application-overview", args=[app.pk]),
+    ):
+        assert client.get(page).status_code == 200, page
+
+
+@pytest.mark.django_db
+def test_saving_a_job_whose_credentials_were_never_read_keeps_the_token_unchanged():
+    job = make_application("scim", "Untouched").provisioning_job
+    job.credentials = {"secret_token": SECRET}
+    job.save()
+    token = raw_credentials(job)
+    reloaded = ProvisioningJob.objects.get(pk=job.pk)
+    reloaded.interval_minutes = 45
+    reloaded.save()
+    assert raw_credentials(job) == token
+    assert ProvisioningJob.objects.get(pk=job.pk).credentials == {"secret_token": SECRET}

@@ -85,3 +85,18 @@ def test_seed_demo_refuses_to_create_known_logins_in_production(settings):
     with pytest.raises(CommandError):
         call_command("seed_demo", stdout=io.StringIO())
     assert not DirectoryUser.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_again_keeps_a_password_the_user_changed(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    admin = get_user_model().objects.get(username="admin")
+    admin.set_password("a-password-the-admin-chose")
+    admin.save()
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    admin.refresh_from_db()
+    assert admin.check_password("a-password-the-admin-chose")
+    assert "admin (exists; its password was not changed)" in out.getvalue()
+    assert settings.DEMO_ADMIN_PASSWORD not in out.getvalue()

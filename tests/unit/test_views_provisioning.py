@@ -141,7 +141,7 @@ def test_stored_secrets_are_never_rendered_only_bullets(admin, client, configure
     html = response.content.decode()
     assert STORED_SECRET not in html
     assert 'placeholder="••••"' in html
-    assert "A value is stored. Leave blank to keep it." in html
+    assert "A value is stored. Leave blank to keep it; after changing another" in html
 
 
 def test_a_rejected_form_never_echoes_a_typed_secret(admin, client, configured_app):
@@ -156,14 +156,71 @@ def test_a_rejected_form_never_echoes_a_typed_secret(admin, client, configured_a
 
 
 def test_a_blank_secret_keeps_the_stored_one(admin, client, configured_app):
-    client.post(url(configured_app), form_data(credential_tenant_url="https://new.example/v2"))
+    client.post(url(configured_app), form_data(interval_minutes="30"))
     job = ProvisioningJob.objects.get(pk=configured_app.provisioning_job.pk)
     assert job.credentials == {
-        "tenant_url": "https://new.example/v2",
+        "tenant_url": "https://scim.contoso.example/v2",
         "secret_token": STORED_SECRET,
     }
-    event = AuditEvent.objects.get(activity=AuditActivity.UPDATE_SETTINGS)
-    assert set(event.after["credentials"]) == {"tenant_url"}
+    assert job.interval_minutes == 30
+
+
+def test_a_changed_tenant_url_with_a_blank_secret_is_refused_and_asks_for_it_again(
+    admin, client, configured_app
+):
+    response = client.post(
+        url(configured_app), form_data(credential_tenant_url="https://new.example/v2")
+    )
+    html = response.content.decode()
+    assert "Tenant URL changed: enter Secret Token again" in html
+    job = ProvisioningJob.objects.get(pk=configured_app.provisioning_job.pk)
+    assert job.credentials["tenant_url"] == "https://scim.contoso.example/v2"
+    assert not AuditEvent.objects.filter(activity=AuditActivity.UPDATE_SETTINGS).exists()
+
+
+def test_a_changed_tenant_url_with_a_new_secret_is_saved(admin, client, configured_app):
+    client.post(
+        url(configured_app),
+        form_data(credential_tenant_url="https://new.example/v2", credential_secret_token="new-1"),
+    )
+    job = ProvisioningJob.objects.get(pk=configured_app.provisioning_job.pk)
+    assert job.credentials == {"tenant_url": "https://new.example/v2", "secret_token": "new-1"}
+
+
+def test_test_connection_never_sends_the_stored_secret_to_a_changed_url(
+    admin, client, configured_app
+):
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.headers.get("Authorization") or "")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/scim+json")
+            self.end_headers()
+            self.wfile.write(b'{"Resources": [], "totalResults": 0}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        response = client.post(
+            url(configured_app, "test-connection"),
+            form_data(credential_tenant_url=f"http://127.0.0.1:{server.server_port}/scim/v2"),
+            HTTP_HX_REQUEST="true",
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "enter Secret Token again" in response.content.decode()
+    assert not any(STORED_SECRET in header for header in seen)
+    assert seen == []
 
 
 def test_a_failed_test_connection_saves_nothing_and_shows_the_hint(admin, client, configured_app):

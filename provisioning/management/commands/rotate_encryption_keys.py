@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from provisioning.models import ProvisioningJob
+from provisioning.models import EncryptionSentinel, ProvisioningJob
 from provisioning.security.encryption import rotate_token
 
 
@@ -25,4 +25,10 @@ class Command(BaseCommand):
                     f"UPDATE {table} SET credentials = %s WHERE id = %s", [rotate_token(token), pk]
                 )
                 rotated += 1
+            sentinels = connection.ops.quote_name(EncryptionSentinel._meta.db_table)
+            cursor.execute(f"SELECT id, token FROM {sentinels}")
+            for pk, token in cursor.fetchall():
+                cursor.execute(
+                    f"UPDATE {sentinels} SET token = %s WHERE id = %s", [rotate_token(token), pk]
+                )
         self.stdout.write(f"Re-encrypted the credentials of {rotated} provisioning job(s).")

@@ -25,5 +25,11 @@ class Command(BaseCommand):
             )
         logins = seed_demo()
         self.stdout.write(self.style.SUCCESS("Demo data is in place."))
-        self.stdout.write(f"  administrator: {logins.admin_username} / {logins.admin_password}")
-        self.stdout.write(f"  auditor:       {logins.auditor_username} / {logins.auditor_password}")
+        for label, username, password in (
+            ("administrator:", logins.admin_username, logins.admin_password),
+            ("auditor:      ", logins.auditor_username, logins.auditor_password),
+        ):
+            if username in logins.created:
+                self.stdout.write(f"  {label} {username} / {password}")
+            else:
+                self.stdout.write(f"  {label} {username} (exists; its password was not changed)")
