@@ -49,6 +49,7 @@ from .expression_functions import (
     FunctionSpec,
     IgnoreFlowSignal,
     RedactedValue,
+    check_output_size,
     format_azure_datetime,
     lookup_function,
     reveal,
@@ -283,13 +284,19 @@ class Call(Node):
     def evaluate(self, ctx: _Context) -> Any:
         spec = self.spec
         try:
+            # Every function's output is capped (check_output_size): an expression can't grow
+            # a value until the worker runs out of memory.
             if spec.lazy:
-                return spec.impl(ctx.eval_context, *(self._lazy(arg, ctx) for arg in self.args))
+                return check_output_size(
+                    spec.impl(ctx.eval_context, *(self._lazy(arg, ctx) for arg in self.args))
+                )
             values = [arg.evaluate(ctx) if arg is not None else None for arg in self.args]
             if not any(isinstance(value, RedactedValue) for value in values):
-                return spec.impl(ctx.eval_context, *values)
+                return check_output_size(spec.impl(ctx.eval_context, *values))
             # A redacted input keeps the (textual) output redacted: Join("", Redact(x)) too.
-            result = spec.impl(ctx.eval_context, *(reveal(value) for value in values))
+            result = check_output_size(
+                spec.impl(ctx.eval_context, *(reveal(value) for value in values))
+            )
             if isinstance(result, str | list) and not isinstance(result, RedactedValue):
                 return RedactedValue(result)
             return result

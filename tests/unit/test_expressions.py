@@ -864,3 +864,39 @@ def test_multi_valued_attribute_where_one_value_is_needed():
     with pytest.raises(ExpressionEvaluationError, match="Left: string must be a single value"):
         ev("Left([proxyAddresses], 2)", {"proxyAddresses": ["a", "b"]})
     assert ev("Left([proxyAddresses], 2)", {"proxyAddresses": ["abc"]}) == "ab"
+
+
+# --------------------------------------------------------------------------------------------
+# Limits (issue 10): an expression can't stall or exhaust a worker
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_catastrophic_regex_fails_within_its_time_limit():
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(ExpressionEvaluationError, match="took longer"):
+        ev('Replace([displayName], , "^(a|a)+$", , "x", , )', {"displayName": "a" * 40 + "!"})
+    assert time.monotonic() - started < 30  # bounded; without the limit it runs for minutes
+
+
+def test_nested_replace_with_the_whole_input_stops_at_the_size_cap():
+    text = "[displayName]"
+    for _ in range(6):
+        text = f'Replace({text}, , ".", , "$_", , )'
+    with pytest.raises(ExpressionEvaluationError, match="longer than"):
+        ev(text, {"displayName": "a" * 29})
+
+
+def test_plain_replace_and_join_have_size_caps_too():
+    big = "x" * 40_000
+    with pytest.raises(ExpressionEvaluationError, match="limit"):
+        ev('Join("", [a], [a])', {"a": big})
+    with pytest.raises(ExpressionEvaluationError, match="limit"):
+        ev('Replace([a], "x", , , "xx", , )', {"a": big})
+    assert ev('Join("", [a], [a])', {"a": "ab"}) == "abab"
+
+
+def test_regex_replacements_still_work_with_the_limits():
+    assert ev('Replace([a], , "(\\d+)", , "<$1>", , )', {"a": "ab12c3"}) == "ab<12>c<3>"
+    assert ev('Replace([a], , "(?<n>\\d+)", "n", "#", , )', {"a": "ab12"}) == "ab#"
