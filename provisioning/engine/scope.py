@@ -21,6 +21,9 @@ from .importing import SourceObject
 class ScopeDecision:
     in_scope: bool
     reason: str = ""
+    # The filters could not be evaluated (a regular expression ran out of time): the object
+    # fails alone. It is not out of scope: nothing is disabled on incomplete knowledge.
+    failed: bool = False
 
 
 OPERATORS = (
@@ -192,5 +195,7 @@ def decide_scope(obj: SourceObject, *, sync_all: bool, scoping_filters: list) ->
         if not matches_scoping_filters(scoping_filters, obj.attributes):
             return ScopeDecision(False, _("does not match the scoping filters"))
     except ScopingFilterError as error:
-        return ScopeDecision(False, _("scoping filter error: %(error)s") % {"error": error})
+        return ScopeDecision(
+            False, _("scoping filter error: %(error)s") % {"error": error}, failed=True
+        )
     return ScopeDecision(True)

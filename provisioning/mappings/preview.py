@@ -78,18 +78,24 @@ def preview_mapping_change(mapping: ObjectMapping, draft: MappingDraft) -> Mappi
         result.failed = 1
         result.examples.append(PreviewExample("", "failed", error=rules))
         return result
-    links = {
-        link.source_id: link
-        for link in ProvisionedObject.objects.filter(job=job, object_type=object_type)
+    # Plain tuples, not model instances: 10,000 links load several times faster.
+    links: dict[uuid.UUID, tuple[str, dict, str]] = {
+        source_id: (target_id, last_exported, state)
+        for source_id, target_id, last_exported, state in ProvisionedObject.objects.filter(
+            job=job, object_type=object_type
+        )
         .exclude(state=LinkState.DELETED)
-        .only("source_id", "target_id", "last_exported", "state")
+        .values_list("source_id", "target_id", "last_exported", "state")
         .iterator(chunk_size=2000)
     }
-    reference_targets: dict[uuid.UUID, str] = dict(
-        ProvisionedObject.objects.filter(job=job, object_type=ObjectType.USER)
-        .exclude(target_id="")
-        .values_list("source_id", "target_id")
-    )
+    if object_type == ObjectType.USER:
+        reference_targets = {k: v[0] for k, v in links.items() if v[0]}
+    else:
+        reference_targets = dict(
+            ProvisionedObject.objects.filter(job=job, object_type=ObjectType.USER)
+            .exclude(target_id="")
+            .values_list("source_id", "target_id")
+        )
     if object_type == ObjectType.USER:
         ids = candidate_user_ids(application_id, sync_all, links)
         loader = load_users
@@ -109,18 +115,18 @@ def preview_mapping_change(mapping: ObjectMapping, draft: MappingDraft) -> Mappi
                     obj, sync_all=sync_all, scoping_filters=mapping.scoping_filters
                 ).in_scope
             )
-            new_in = (
-                draft.enabled
-                and decide_scope(
-                    obj, sync_all=sync_all, scoping_filters=draft.scoping_filters
-                ).in_scope
-            )
-            link = links.get(source_id)
-            linked = link is not None and bool(link.target_id)
+            decision = decide_scope(obj, sync_all=sync_all, scoping_filters=draft.scoping_filters)
+            if decision.failed:
+                result.failed += 1
+                _example(result, PreviewExample(obj.display, "failed", error=decision.reason))
+                continue
+            new_in = draft.enabled and decision.in_scope
+            target_id, last_exported, state = links.get(source_id, ("", {}, ""))
+            linked = bool(target_id)
             if new_in and not old_in:
                 result.newly_in_scope += 1
             if not new_in:
-                if linked and old_in and link.state != LinkState.DISABLED:
+                if linked and old_in and state != LinkState.DISABLED:
                     result.disabled += 1
                     _example(result, PreviewExample(obj.display, "disable"))
                 continue
@@ -141,7 +147,7 @@ def preview_mapping_change(mapping: ObjectMapping, draft: MappingDraft) -> Mappi
                 result.failed += 1
                 _example(result, PreviewExample(obj.display, "failed", error=str(error)))
                 continue
-            previous = link.last_exported or {}
+            previous = last_exported or {}
             changes = changed_attributes(evaluated.attributes, previous)
             if changes and draft.action_update:
                 result.updated += 1

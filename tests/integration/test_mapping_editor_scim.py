@@ -227,3 +227,31 @@ def test_a_custom_extension_attribute_read_from_schemas_can_be_mapped_and_reache
     assert result.state == CycleState.SUCCEEDED, result.error
     (account,) = server.all_resources("Users")
     assert account[CONTOSO]["costCenter"] == "CC-4711"
+
+
+def test_a_scoping_regex_running_out_of_time_fails_the_object_without_disabling_it(
+    scim, make_connector
+):
+    application = make_app(scim)
+    slow = DirectoryUserFactory(user_principal_name="slow@contoso.example", department="Sales")
+    fine = DirectoryUserFactory(user_principal_name="fine@contoso.example", department="Sales")
+    for user in (slow, fine):
+        assign(application, user)
+    assert run(application, make_connector()).state == CycleState.SUCCEEDED
+    assert set(by_user_name(scim)) == {"slow@contoso.example", "fine@contoso.example"}
+    slow.department = "a" * 40 + "!"
+    slow.save()
+
+    def scope(draft):
+        draft.scoping_filters = [
+            [{"attribute": "department", "operator": "REGEX MATCH", "value": "^(a|a)+$|Sales"}]
+        ]
+
+    edit(application, scope)
+    result = run(application, make_connector())
+    assert result.state == CycleState.COMPLETED_WITH_FAILURES
+    failure = ProvisioningLogEntry.objects.get(status=LogStatus.FAILURE)
+    assert failure.source_display == "slow@contoso.example"
+    assert failure.error_code == "ScopingFilterError" and "took longer" in failure.reason
+    # Not treated as out of scope: the account stays active.
+    assert by_user_name(scim)["slow@contoso.example"]["active"] is True
