@@ -197,3 +197,13 @@ def test_the_schema_document_downloads_and_a_bad_upload_lists_every_problem(clie
     assert response.status_code == 422
     assert len(response.context["problems"]) == 2
     assert not AuditEvent.objects.filter(activity=AuditActivity.UPDATE_ATTRIBUTE_MAPPINGS).exists()
+
+
+def test_the_provisioning_tab_says_an_initial_cycle_follows_a_saved_change(client, admin, app):
+    ProvisioningJob.objects.filter(pk=app.provisioning_job.pk).update(watermark=10)
+    tab = reverse("provisioning", args=[app.pk])
+    assert 'data-testid="initial-cycle-follows"' not in client.get(tab).content.decode()
+    client.post(url(app), settings_data(action_delete=""))  # a draft only: nothing yet
+    response = client.post(url(app), settings_data(action_delete="", action="save"))
+    client.post(url(app), {"action": "confirm", "fingerprint": response.context["fingerprint"]})
+    assert 'data-testid="initial-cycle-follows"' in client.get(tab).content.decode()
