@@ -132,7 +132,7 @@ def expression_check(request: HttpRequest, application_id: int, object_type: str
     """The live check of the expression text area: the error with line and column (and a caret
     under it), or the functions and attributes the expression uses."""
     application = get_application(application_id)
-    get_mapping(application, object_type)
+    mapping = get_mapping(application, object_type)
     text = request.POST.get("expression", "")
     context: dict[str, Any] = {"text": text}
     if text.strip():
@@ -143,6 +143,13 @@ def expression_check(request: HttpRequest, application_id: int, object_type: str
         else:
             context["functions"] = sorted(expression.functions)
             context["attributes"] = sorted(expression.referenced_attributes, key=str.lower)
+            known = {name.lower() for name in source_attributes(mapping.object_type)}
+            known |= {"issoftdeleted", "approleassignments"}
+            context["unknown"] = [
+                name
+                for name in context["attributes"]
+                if name.lower() not in known and not name.lower().startswith("extension_")
+            ]
     return render(request, "provisioning/partials/expression_check.html", context)
 
 

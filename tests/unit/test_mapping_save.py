@@ -6,6 +6,7 @@ import dataclasses
 import pytest
 
 from provisioning.choices import ApplyMapping, AuditActivity, MappingType, ObjectType
+from provisioning.gallery import all_templates
 from provisioning.mappings.drafts import AttributeDraft, MappingDraft
 from provisioning.mappings.save import default_attributes, save_object_mapping
 from provisioning.mappings.target_schema import (
@@ -288,3 +289,10 @@ def test_the_django_admin_can_no_longer_change_mappings_or_the_target_schema(cli
 
 def target_schema(mapping):
     return target_attributes(mapping.job, mapping.object_type)
+
+
+@pytest.mark.parametrize("slug", [t.slug for t in all_templates()])
+def test_every_gallery_templates_default_mappings_are_valid(slug):
+    application = make_application(slug, f"App {slug}")
+    for mapping in application.provisioning_job.mappings.all():
+        assert save_object_mapping(mapping, draft_of(mapping), actor="adam") == [], slug

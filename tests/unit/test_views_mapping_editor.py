@@ -70,6 +70,13 @@ def test_auditors_read_the_mapping_without_forms_and_cannot_post(client, app):
     assert "Add New Mapping" not in page and 'name="action"' not in page
     assert client.post(url(app), {"action": "restore"}).status_code == 403
     assert client.get(url(app, "attribute-editor-new")).status_code == 403
+    for page_url in (url(app, "scoping-filters"), url(app, "target-schema"),
+                     reverse("schema-document", args=[app.pk])):  # fmt: skip
+        html = client.get(page_url).content.decode().split('<main id="main"', 1)[1]
+        assert client.get(page_url).status_code == 200
+        assert 'method="post"' not in html, page_url
+    assert client.post(url(app, "expression-check"), {"expression": "x"}).status_code == 403
+    assert client.post(url(app, "target-schema"), {"action": "refresh"}).status_code == 403
 
 
 def test_add_an_expression_mapping_see_its_error_fix_it_preview_and_confirm(client, admin, app):
@@ -139,6 +146,9 @@ def test_the_expression_check_gives_line_and_column_or_the_functions(client, adm
     assert "Line 2, column" in html and "Missing &#x27;)&#x27;" in html
     good = client.post(url(app, "expression-check"), {"expression": 'Join(" ", [givenName])'})
     assert "Join" in good.content.decode() and "givenName" in good.content.decode()
+    assert "expression-unknown" not in good.content.decode()
+    typo = client.post(url(app, "expression-check"), {"expression": "ToLower([givnName])"})
+    assert "always null): givnName" in typo.content.decode()
 
 
 def test_test_this_expression_against_a_directory_user(client, admin, app):
