@@ -64,19 +64,28 @@ def load_draft(request: HttpRequest, mapping: ObjectMapping) -> MappingDraft:
     stored = request.session.get(_draft_key(mapping))
     if stored:
         try:
-            return MappingDraft.from_dict(stored)
+            return MappingDraft.from_dict(stored["draft"])
         except (KeyError, TypeError, ValueError):
             pass
     return MappingDraft.from_model(mapping)
 
 
 def has_draft(request: HttpRequest, mapping: ObjectMapping) -> bool:
+    return load_draft(request, mapping) != MappingDraft.from_model(mapping)
+
+
+def draft_is_stale(request: HttpRequest, mapping: ObjectMapping) -> bool:
+    """The saved mapping changed (another administrator, an import) since this draft began."""
     stored = request.session.get(_draft_key(mapping))
-    return bool(stored) and MappingDraft.from_dict(stored) != MappingDraft.from_model(mapping)
+    if not stored or not has_draft(request, mapping):
+        return False
+    return stored.get("base") != fingerprint(MappingDraft.from_model(mapping))
 
 
 def store_draft(request: HttpRequest, mapping: ObjectMapping, draft: MappingDraft) -> None:
-    request.session[_draft_key(mapping)] = draft.to_dict()
+    stored = request.session.get(_draft_key(mapping)) or {}
+    base = stored.get("base") or fingerprint(MappingDraft.from_model(mapping))
+    request.session[_draft_key(mapping)] = {"draft": draft.to_dict(), "base": base}
 
 
 def drop_draft(request: HttpRequest, mapping: ObjectMapping) -> None:
@@ -138,6 +147,7 @@ def render_mapping_page(
         slug=object_type_slug(mapping.object_type),
         settings_form=settings_form,
         unsaved=has_draft(request, mapping),
+        stale=draft_is_stale(request, mapping),
         problems=problems,
         general_problems=[p for p in problems if not p.path.startswith("attributeMappings[")],
         matching=sorted(
@@ -213,6 +223,7 @@ def _preview(request, application, mapping, draft) -> HttpResponse:
         page_title=mapping.name,
         mapping=mapping,
         preview=preview,
+        stale=draft_is_stale(request, mapping),
         fingerprint=fingerprint(draft),
         slug=object_type_slug(mapping.object_type),
     )

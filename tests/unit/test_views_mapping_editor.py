@@ -217,3 +217,35 @@ def test_the_provisioning_tab_says_an_initial_cycle_follows_a_saved_change(clien
     response = client.post(url(app), settings_data(action_delete="", action="save"))
     client.post(url(app), {"action": "confirm", "fingerprint": response.context["fingerprint"]})
     assert 'data-testid="initial-cycle-follows"' in client.get(tab).content.decode()
+
+
+def test_a_draft_overtaken_by_another_save_is_flagged(client, admin, app):
+    from provisioning.mappings.drafts import MappingDraft
+    from provisioning.mappings.save import save_object_mapping
+
+    client.post(url(app), settings_data(action="delete:2"))
+    assert 'data-testid="stale-draft"' not in client.get(url(app)).content.decode()
+    mapping = app.provisioning_job.mappings.get(object_type=ObjectType.USER)
+    other = MappingDraft.from_model(mapping)
+    other.action_delete = False
+    assert save_object_mapping(mapping, other, actor="eve") == []
+    assert 'data-testid="stale-draft"' in client.get(url(app)).content.decode()
+
+
+def test_a_valid_schema_upload_replaces_the_mappings(client, admin, app):
+    page = reverse("schema-document", args=[app.pk])
+    document = json.loads(client.get(page, {"download": "1"}).content)
+    users = document["objectMappings"][0]
+    users["attributeMappings"] = [
+        row for row in users["attributeMappings"] if row["targetAttribute"] != "title"
+    ]
+    upload = io.BytesIO(json.dumps(document).encode())
+    upload.name = "schema.json"
+    response = client.post(page, {"document": upload})
+    assert response.status_code == 302
+    mapping = app.provisioning_job.mappings.get(object_type=ObjectType.USER)
+    assert not mapping.attributes.filter(target_attribute="title").exists()
+    assert ProvisioningJob.objects.get(pk=app.provisioning_job.pk).full_sync_required
+    not_json = io.BytesIO(b"{oops")
+    not_json.name = "schema.json"
+    assert "not a JSON document" in client.post(page, {"document": not_json}).content.decode()
