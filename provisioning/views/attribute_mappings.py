@@ -35,15 +35,6 @@ def object_type_slug(object_type: str) -> str:
     return "users" if object_type == ObjectType.USER else "groups"
 
 
-def source_text(attribute) -> str:
-    """What the Source column shows for a saved row or a draft row."""
-    from ..mappings.drafts import AttributeDraft
-
-    if isinstance(attribute, AttributeDraft):
-        return attribute.source_text()
-    return AttributeDraft.from_model(attribute).source_text()
-
-
 # --- the draft in the session ---------------------------------------------------------------
 
 
