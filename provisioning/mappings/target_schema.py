@@ -214,7 +214,7 @@ def _attribute_specs(
         ]
     subs = [s for s in attribute.get("subAttributes") or [] if isinstance(s, dict)]
     sub_names = {str(s.get("name", "")).lower(): s for s in subs}
-    if name == "members" or (not multi and set(sub_names) <= {"value", "$ref", "display"}):
+    if name == "members" or (not multi and "value" in sub_names and "$ref" in sub_names):
         # A reference (members, the Enterprise manager): the mapping writes the id.
         return [
             TargetAttributeSpec(

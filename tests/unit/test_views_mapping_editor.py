@@ -249,3 +249,22 @@ def test_a_valid_schema_upload_replaces_the_mappings(client, admin, app):
     not_json = io.BytesIO(b"{oops")
     not_json.name = "schema.json"
     assert "not a JSON document" in client.post(page, {"document": not_json}).content.decode()
+
+
+def test_reading_the_schema_of_an_unreachable_target_says_so_and_changes_nothing(
+    client, admin, app
+):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    job = app.provisioning_job
+    job.credentials = {"tenant_url": f"http://127.0.0.1:{port}/v2", "secret_token": "s3cret-tok"}
+    job.save()
+    client.get(url(app, "target-schema"))
+    before = sorted(job.target_attributes.values_list("name", flat=True))
+    response = client.post(url(app, "target-schema"), {"action": "refresh"}, follow=True)
+    html = response.content.decode()
+    assert "could not be read" in html and "s3cret-tok" not in html
+    assert sorted(job.target_attributes.values_list("name", flat=True)) == before
