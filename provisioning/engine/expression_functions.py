@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import base64
 import calendar
+import contextvars
 import random as random_module
 import re
+import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
@@ -48,6 +50,8 @@ __all__ = [
 #: Limits that keep one expression from stalling or exhausting a worker: it runs for every object
 #: of every cycle. An object whose expression breaks one fails alone (the cycle goes on).
 REGEX_TIMEOUT_SECONDS = 0.5
+# All the regular expressions of one evaluation together (nested Replace, multi-valued sources).
+REGEX_BUDGET_SECONDS = 2.0
 MAX_TEXT_LENGTH = 65_536  # characters in any one value a function returns
 MAX_LIST_ITEMS = 10_000  # values in any one multi-valued result
 
@@ -1266,6 +1270,33 @@ def _regex_timeout() -> ExpressionEvaluationError:
     )
 
 
+# When the current evaluation's regular-expression budget runs out (time.monotonic()).
+_regex_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "regex_deadline", default=None
+)
+
+
+def start_regex_budget() -> contextvars.Token:
+    """Give the evaluation that starts now REGEX_BUDGET_SECONDS of regular expressions."""
+    return _regex_deadline.set(time.monotonic() + REGEX_BUDGET_SECONDS)
+
+
+def end_regex_budget(token: contextvars.Token) -> None:
+    _regex_deadline.reset(token)
+
+
+def _regex_time_left() -> float:
+    deadline = _regex_deadline.get()
+    if deadline is None:
+        return REGEX_TIMEOUT_SECONDS
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ExpressionEvaluationError(
+            f"the regular expressions took longer than {REGEX_BUDGET_SECONDS} s in all (the limit)"
+        )
+    return min(REGEX_TIMEOUT_SECONDS, left)
+
+
 class _Budget:
     """Counts the characters a substitution produces, to stop it before it grows too large."""
 
@@ -1286,14 +1317,14 @@ def _regex_sub(rx: regex.Pattern[str], text: str, substitute: Callable[[Any], st
         return out
 
     try:
-        return rx.sub(bounded, text, timeout=REGEX_TIMEOUT_SECONDS)
+        return rx.sub(bounded, text, timeout=_regex_time_left())
     except TimeoutError:
         raise _regex_timeout() from None
 
 
 def _regex_search(rx: regex.Pattern[str], text: str) -> Any:
     try:
-        return rx.search(text, timeout=REGEX_TIMEOUT_SECONDS)
+        return rx.search(text, timeout=_regex_time_left())
     except TimeoutError:
         raise _regex_timeout() from None
 

@@ -50,9 +50,11 @@ from .expression_functions import (
     IgnoreFlowSignal,
     RedactedValue,
     check_output_size,
+    end_regex_budget,
     format_azure_datetime,
     lookup_function,
     reveal,
+    start_regex_budget,
     to_bool,
     to_datetime,
     to_number,
@@ -479,12 +481,15 @@ class Expression:
         moment = now or datetime.now(UTC)
         moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         ctx = _Context(source, EvalContext(now=moment, random=random, is_unique=is_unique))
+        budget = start_regex_budget()
         try:
             value = self.root.evaluate(ctx)
         except IgnoreFlowSignal:
             return IGNORE_FLOW
         except RecursionError:  # pragma: no cover - guarded by MAX_DEPTH
             raise ExpressionEvaluationError("the expression is nested too deeply") from None
+        finally:
+            end_regex_budget(budget)
         return _finalize(value)
 
     def __repr__(self) -> str:

@@ -102,6 +102,7 @@ def preview_mapping_change(mapping: ObjectMapping, draft: MappingDraft) -> Mappi
     else:
         ids = candidate_group_ids(application_id, sync_all, links)
         loader = load_groups
+    same_scope = (mapping.scoping_filters or []) == draft.scoping_filters
     for chunk in chunked(ids):
         objects = loader(application_id, chunk)
         for source_id in chunk:
@@ -109,13 +110,16 @@ def preview_mapping_change(mapping: ObjectMapping, draft: MappingDraft) -> Mappi
             if obj is None:
                 continue  # gone from the directory: the change makes no difference to it
             result.examined += 1
-            old_in = (
-                mapping.enabled
-                and decide_scope(
-                    obj, sync_all=sync_all, scoping_filters=mapping.scoping_filters
-                ).in_scope
-            )
             decision = decide_scope(obj, sync_all=sync_all, scoping_filters=draft.scoping_filters)
+            if same_scope:
+                old_in = mapping.enabled and decision.in_scope
+            else:
+                old_in = (
+                    mapping.enabled
+                    and decide_scope(
+                        obj, sync_all=sync_all, scoping_filters=mapping.scoping_filters
+                    ).in_scope
+                )
             if decision.failed:
                 result.failed += 1
                 _example(result, PreviewExample(obj.display, "failed", error=decision.reason))

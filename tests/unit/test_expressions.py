@@ -900,3 +900,20 @@ def test_plain_replace_and_join_have_size_caps_too():
 def test_regex_replacements_still_work_with_the_limits():
     assert ev('Replace([a], , "(\\d+)", , "<$1>", , )', {"a": "ab12c3"}) == "ab<12>c<3>"
     assert ev('Replace([a], , "(?<n>\\d+)", "n", "#", , )', {"a": "ab12"}) == "ab#"
+
+
+def test_the_regexes_of_one_evaluation_share_a_time_budget(monkeypatch):
+    import time
+
+    from provisioning.engine import expression_functions
+
+    monkeypatch.setattr(expression_functions, "REGEX_BUDGET_SECONDS", 0.3)
+    monkeypatch.setattr(expression_functions, "REGEX_TIMEOUT_SECONDS", 0.2)
+    # Each value alone stays under the per-regex limit; all of them together do not.
+    values = ["a" * 21 + "!"] * 400
+    started = time.monotonic()
+    with pytest.raises(ExpressionEvaluationError, match="in all|took longer"):
+        ev('Replace([v], , "^(a|a)+$", , "x", , )', {"v": values})
+    assert time.monotonic() - started < 30
+    # The budget is per evaluation: the next one starts afresh.
+    assert ev('Replace([v], , "b", , "c", , )', {"v": "abc"}) == "acc"
