@@ -6,6 +6,7 @@ valid app role (unless the job syncs everyone), and it matches the mapping's sco
 """
 
 import functools
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -54,6 +55,8 @@ INTEGER_OPERATORS = frozenset(
 REGEX_OPERATORS = frozenset({"REGEX MATCH", "NOT REGEX MATCH"})
 # A scoping regular expression runs for every object of every cycle: it gets a time limit.
 REGEX_TIMEOUT_SECONDS = 0.25
+# All the clauses' regular expressions for one object together.
+REGEX_BUDGET_SECONDS = 1.0
 
 
 class ScopingFilterError(ValueError):
@@ -101,9 +104,17 @@ def _compile(pattern: str) -> regex.Pattern:
     return regex.compile(pattern)
 
 
-def _regex_search(pattern: regex.Pattern, text: str) -> bool:
+def _regex_search(pattern: regex.Pattern, text: str, deadline: float | None = None) -> bool:
+    timeout = REGEX_TIMEOUT_SECONDS
+    if deadline is not None:
+        timeout = min(timeout, deadline - time.monotonic())
+        if timeout <= 0:
+            raise ScopingFilterError(
+                _("the regular expressions took longer than %(seconds)s s in all")
+                % {"seconds": REGEX_BUDGET_SECONDS}
+            )
     try:
-        return pattern.search(text, timeout=REGEX_TIMEOUT_SECONDS) is not None
+        return pattern.search(text, timeout=timeout) is not None
     except TimeoutError:
         raise ScopingFilterError(
             _("the regular expression took longer than %(seconds)s s")
@@ -111,7 +122,7 @@ def _regex_search(pattern: regex.Pattern, text: str) -> bool:
         ) from None
 
 
-def clause_matches(clause: dict, attributes: dict[str, Any]) -> bool:
+def clause_matches(clause: dict, attributes: dict[str, Any], deadline: float | None = None) -> bool:
     """One clause, with the semantics of Microsoft's scoping-filter documentation
     (learn.microsoft.com/entra/identity/app-provisioning/define-conditional-rules-for-provisioning-user-accounts):
     every operator is case-sensitive; "Scoping filters will return false if the value is null /
@@ -148,7 +159,7 @@ def clause_matches(clause: dict, attributes: dict[str, Any]) -> bool:
         return all(expected not in _text(v) for v in values)
     if operator in REGEX_OPERATORS:
         pattern = compile_scoping_regex(expected)
-        found = any(_regex_search(pattern, _text(v)) for v in values)
+        found = any(_regex_search(pattern, _text(v), deadline) for v in values)
         return found if operator == "REGEX MATCH" else not found
     limit = _integer(expected)
     if limit is None:
@@ -172,8 +183,11 @@ def matches_scoping_filters(filters: list[list[dict]], attributes: dict[str, Any
     """No filter means everything is in scope."""
     if not filters:
         return True
+    deadline = time.monotonic() + REGEX_BUDGET_SECONDS
     return any(
-        all(clause_matches(c, attributes) for c in clauses) for clauses in filters if clauses
+        all(clause_matches(c, attributes, deadline) for c in clauses)
+        for clauses in filters
+        if clauses
     )
 
 

@@ -131,3 +131,14 @@ def test_a_catastrophic_regex_stops_at_its_time_limit():
     with pytest.raises(ScopingFilterError, match="took longer"):
         clause_matches(clause("a", "REGEX MATCH", "^(a|a)+$"), {"a": "a" * 40 + "!"})
     assert time.monotonic() - started < 30  # bounded (the limit is a fraction of a second)
+
+
+def test_the_regexes_of_one_object_share_a_time_budget(monkeypatch):
+    from provisioning.engine import scope
+
+    monkeypatch.setattr(scope, "REGEX_BUDGET_SECONDS", 0.2)
+    slow = clause("a", "REGEX MATCH", "^(a|a)+$|x")
+    started = time.monotonic()
+    with pytest.raises(ScopingFilterError, match="took longer"):
+        matches_scoping_filters([[slow]] * 50, {"a": "a" * 19 + "!"})
+    assert time.monotonic() - started < 30
