@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ..choices import AuditActivity, ObjectType, TargetAttributeOrigin, TargetAttributeType
 from ..connectors import build_connector
 from ..connectors.errors import ConnectorError
+from ..connectors.http import RetryPolicy
 from ..connectors.scim_paths import CORE_SCHEMAS, ENTERPRISE_USER_SCHEMA
 from ..models import ProvisioningJob, TargetAttribute
 from ..services.audit import record_audit
@@ -319,7 +320,13 @@ def read_target_schema(job: ProvisioningJob) -> dict[str, list[TargetAttributeSp
     if template.connector != "scim":
         raise TargetSchemaUnavailable(_("Only SCIM applications describe their schema."))
     try:
-        connector = build_connector(template.connector, dict(job.credentials))
+        # A page waits for this: one attempt, short timeouts (no retries with backoff).
+        connector = build_connector(
+            template.connector,
+            dict(job.credentials),
+            timeout=(5.0, 15.0),
+            retry=RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=1.0, max_retry_after=2.0),
+        )
     except (ConnectorError, ValueError) as error:
         raise TargetSchemaUnavailable(str(error)) from None
     parts = urlsplit(connector.tenant_url)
