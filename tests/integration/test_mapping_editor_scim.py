@@ -24,6 +24,7 @@ from provisioning.mappings.target_schema import refresh_from_target, target_attr
 from provisioning.models import ProvisioningJob, ProvisioningLogEntry
 from provisioning.services.applications import add_application
 from tests.factories import DirectoryUserFactory, assign
+from tests.support.fault_proxy import Fault
 from tests.support.scim_server import start_scim_server
 
 pytestmark = pytest.mark.django_db
@@ -255,3 +256,32 @@ def test_a_scoping_regex_running_out_of_time_fails_the_object_without_disabling_
     assert failure.error_code == "ScopingFilterError" and "took longer" in failure.reason
     # Not treated as out of scope: the account stays active.
     assert by_user_name(scim)["slow@contoso.example"]["active"] is True
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(lambda: Fault.status(500), id="500"),
+        pytest.param(lambda: Fault.status(404), id="404"),
+        pytest.param(lambda: Fault.malformed_json(), id="malformed-json"),
+        pytest.param(lambda: Fault.json(200, {"Resources": "nope"}), id="odd-json"),
+        pytest.param(lambda: Fault.reset(), id="connection-reset"),
+    ],
+)
+def test_a_schema_read_that_fails_changes_nothing(scim, fault):
+    from provisioning.mappings.target_schema import TargetSchemaUnavailable
+    from tests.support.fault_proxy import FaultProxy
+
+    with FaultProxy(scim.url) as proxy:
+        application = make_app(scim)
+        job = application.provisioning_job
+        job.credentials = {"tenant_url": proxy.url, "secret_token": scim.token}
+        job.save()
+        before = sorted(target_attributes(job, ObjectType.USER))
+        proxy.inject(fault(), method="GET", path="/Schemas", times=None)
+        with pytest.raises(TargetSchemaUnavailable):
+            refresh_from_target(job, actor="adam")
+        assert sorted(target_attributes(job, ObjectType.USER)) == before
+        proxy.clear()
+        refresh_from_target(job, actor="adam")  # the target answers again: it works
+        assert job.target_attributes.filter(origin="target", name="userName").exists()
