@@ -35,7 +35,13 @@ from ..models import ObjectMapping, ProvisioningJob, TargetAttribute
 from ..services.audit import record_audit
 from .drafts import AttributeDraft, MappingDraft
 from .save import apply_draft, audit_mapping_change, require_full_sync
-from .target_schema import TargetAttributeSpec, spec_of, target_attributes, validate_spec
+from .target_schema import (
+    TargetAttributeSpec,
+    is_scim_job,
+    spec_of,
+    target_attributes,
+    validate_spec,
+)
 from .validation import SchemaProblem, validate_mapping
 
 __all__ = [
@@ -178,7 +184,7 @@ class _Reader:
             )
         return result
 
-    def targets(self, data: Any, path: str) -> dict[str, TargetAttributeSpec]:
+    def targets(self, data: Any, path: str, scim: bool) -> dict[str, TargetAttributeSpec]:
         specs: dict[str, TargetAttributeSpec] = {}
         if not isinstance(data, list):
             self.problem(path, _("Must be a list."))
@@ -199,7 +205,7 @@ class _Reader:
                 matching_supported=self.flag(item, "matchingSupported", here, False),
                 description=self.text(item, "description", here)[:1024],
             )
-            for field, message in validate_spec(spec):
+            for field, message in validate_spec(spec, scim=scim):
                 self.problem(f"{here}.{field}", message)
             if spec.name.lower() in specs:
                 self.problem(f"{here}.name", _("“%(name)s” is listed twice.") % {"name": spec.name})
@@ -263,7 +269,9 @@ def _read(
             ],
         )
         if "targetAttributes" in item:
-            specs = reader.targets(item.get("targetAttributes"), f"{path}.targetAttributes")
+            specs = reader.targets(
+                item.get("targetAttributes"), f"{path}.targetAttributes", is_scim_job(job)
+            )
         else:  # no list in the document: the job's current list
             specs = {k: spec_of(v) for k, v in target_attributes(job, object_type).items()}
         for problem in validate_mapping(draft, specs):

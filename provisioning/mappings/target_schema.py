@@ -19,7 +19,7 @@ from ..choices import AuditActivity, ObjectType, TargetAttributeOrigin, TargetAt
 from ..connectors import build_connector
 from ..connectors.errors import ConnectorError
 from ..connectors.http import RetryPolicy
-from ..connectors.scim_paths import CORE_SCHEMAS, ENTERPRISE_USER_SCHEMA
+from ..connectors.scim_paths import CORE_SCHEMAS, ENTERPRISE_USER_SCHEMA, parse_path
 from ..models import ProvisioningJob, TargetAttribute
 from ..services.audit import record_audit
 
@@ -384,12 +384,33 @@ def refresh_from_target(job: ProvisioningJob, *, actor=None, channel: str = "por
     return len(added)
 
 
-def validate_spec(spec: TargetAttributeSpec) -> list[tuple[str, str]]:
+def is_scim_job(job: ProvisioningJob) -> bool:
+    try:
+        return job.application.template.connector == "scim"
+    except LookupError:
+        return False
+
+
+def validate_spec(spec: TargetAttributeSpec, *, scim: bool = False) -> list[tuple[str, str]]:
+    """``scim``: the name must be an attribute path the SCIM connector can write."""
     problems = []
     if not spec.name.strip():
         problems.append(("name", _("Enter the attribute's name.")))
     elif len(spec.name) > 512 or any(c in spec.name for c in "\r\n\t"):
         problems.append(("name", _("The name is too long or holds a line break.")))
+    elif scim:
+        try:
+            parse_path(spec.name)
+        except ValueError:
+            problems.append(
+                (
+                    "name",
+                    _(
+                        "Not a SCIM attribute path: use a name such as title, name.givenName, "
+                        'emails[type eq "work"].value or urn:…:User:costCenter.'
+                    ),
+                )
+            )
     if spec.type not in TargetAttributeType.values:
         problems.append(("type", _("Choose a type from the list.")))
     return problems
@@ -406,7 +427,7 @@ def add_target_attribute(
 ) -> list[tuple[str, str]]:
     """Add one attribute by hand; returns (field, message) problems and adds nothing on any."""
     spec = TargetAttributeSpec(**{**spec.to_dict(), "name": spec.name.strip()})
-    problems = validate_spec(spec)
+    problems = validate_spec(spec, scim=is_scim_job(job))
     existing = target_attributes(job, object_type)
     if not problems and spec.name.lower() in existing:
         problems.append(

@@ -296,3 +296,12 @@ def test_every_gallery_templates_default_mappings_are_valid(slug):
     application = make_application(slug, f"App {slug}")
     for mapping in application.provisioning_job.mappings.all():
         assert save_object_mapping(mapping, draft_of(mapping), actor="adam") == [], slug
+
+
+def test_a_scim_target_attribute_must_be_a_path_the_connector_can_write(users_mapping):
+    job = users_mapping.job
+    bad = TargetAttributeSpec(name='emails[type sw "w"].value')
+    problems = add_target_attribute(job, ObjectType.USER, bad, actor="adam")
+    assert [field for field, _message in problems] == ["name"]
+    good = TargetAttributeSpec(name='ims[type eq "xmpp"].value')
+    assert add_target_attribute(job, ObjectType.USER, good, actor="adam") == []
