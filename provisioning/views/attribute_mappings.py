@@ -21,7 +21,7 @@ from ..choices import ObjectType
 from ..forms.mappings import MappingSettingsForm
 from ..mappings.drafts import MappingDraft
 from ..mappings.preview import preview_mapping_change
-from ..mappings.save import default_attributes, save_object_mapping
+from ..mappings.save import attribute_changes, default_attributes, save_object_mapping
 from ..mappings.target_schema import target_attributes
 from ..mappings.validation import SchemaProblem, validate_mapping
 from ..models import Application, ObjectMapping
@@ -207,6 +207,29 @@ def _preview(request, application, mapping, draft) -> HttpResponse:
         messages.info(request, _("There were no changes to save."))
         return redirect(mapping_url(mapping))
     preview = preview_mapping_change(mapping, draft)
+    saved = MappingDraft.from_model(mapping)
+    was, now = attribute_changes(saved.attributes, draft.attributes)
+    changes = [
+        {"attribute": target, "before": was.get(target), "after": now.get(target)}
+        for target in sorted(set(was) | set(now))
+    ]
+    changes += [
+        {
+            "attribute": _("Setting: %(name)s") % {"name": name},
+            "before": value,
+            "after": getattr(draft, name),
+        }
+        for name, value in saved.settings().items()
+        if getattr(draft, name) != value
+    ]
+    if saved.scoping_filters != draft.scoping_filters:
+        changes.append(
+            {
+                "attribute": _("Source Object Scope"),
+                "before": saved.scoping_filters,
+                "after": draft.scoping_filters,
+            }
+        )
     context = blade_context(
         request,
         application,
@@ -214,6 +237,7 @@ def _preview(request, application, mapping, draft) -> HttpResponse:
         page_title=mapping.name,
         mapping=mapping,
         preview=preview,
+        changes=changes,
         stale=draft_is_stale(request, mapping),
         fingerprint=fingerprint(draft),
         slug=object_type_slug(mapping.object_type),

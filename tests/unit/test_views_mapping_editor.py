@@ -102,6 +102,8 @@ def test_add_an_expression_mapping_see_its_error_fix_it_preview_and_confirm(clie
     response = client.post(url(app), settings_data(action="save"))
     assert response.status_code == 200
     assert 'data-testid="mapping-preview"' in response.content.decode()
+    assert [c["attribute"] for c in response.context["changes"]] == ["nickName"]
+    assert response.context["changes"][0]["before"] is None
     assert not mapping.attributes.filter(target_attribute="nickName").exists()
     fingerprint = response.context["fingerprint"]
     # Confirm saves, audits and asks for an initial cycle.
