@@ -117,6 +117,8 @@ def test_a_scoping_filter_shows_who_would_be_disabled_before_it_is_saved(
     page.get_by_label("Attribute Name").select_option("department")
     page.get_by_label("Operator").select_option("Includes")
     page.get_by_label("Attribute Value").fill("Research")
+    page.get_by_label("Attribute Value").press("Enter")  # keeps the clause (no delete)
+    expect(page.get_by_label("Attribute Value")).to_have_value("Research")
     screenshot(page, "mapping-editor-scoping-filter")
     page.get_by_role("button", name="OK").click()
     expect(page.get_by_test_id("scope-summary")).to_contain_text("department Includes Research")
