@@ -68,7 +68,17 @@ def attribute_editor(
     form, schema = _editor_form(
         request, mapping, draft, row, request.POST if request.method == "POST" else None
     )
-    if request.method == "POST" and form.is_valid():
+    # Enter in a text field submits the hidden first button ("stay"): show the form again as
+    # typed, without taking the row into the draft.
+    staying = request.method == "POST" and request.POST.get("action") == "stay"
+    if staying:
+        form, schema = _editor_form(request, mapping, draft, row)
+        form.initial = {
+            **form.initial,
+            **{k: v for k, v in request.POST.items() if k in form.fields},
+        }
+        form.initial["is_matching"] = request.POST.get("is_matching") == "on"
+    if request.method == "POST" and not staying and form.is_valid():
         edited = form.draft()
         position = index if index is not None else len(draft.attributes)
         known = {name.lower() for name in source_attributes(mapping.object_type)}
@@ -123,7 +133,7 @@ def attribute_editor(
         request,
         "provisioning/attribute_editor.html",
         context,
-        status=422 if request.method == "POST" else 200,
+        status=422 if request.method == "POST" and not staying else 200,
     )
 
 

@@ -270,3 +270,11 @@ def test_reading_the_schema_of_an_unreachable_target_says_so_and_changes_nothing
     html = response.content.decode()
     assert "could not be read" in html and "s3cret-tok" not in html
     assert sorted(job.target_attributes.values_list("name", flat=True)) == before
+
+
+def test_enter_in_the_attribute_editor_keeps_editing_without_taking_the_row(client, admin, app):
+    data = editor_data(expression='Join(".", [givenName], [surname])', action="stay")
+    response = client.post(url(app, "attribute-editor-new"), data)
+    assert response.status_code == 200
+    assert "Join(&quot;.&quot;, [givenName], [surname])" in response.content.decode()
+    assert "not saved yet" not in client.get(url(app)).content.decode()
