@@ -88,6 +88,13 @@ def source_attributes(object_type: str) -> list[str]:
     return names
 
 
+def builtin_sources(object_type: str) -> set[str]:
+    """Lower-cased built-in source attributes. Validation needs no more: any ``extension_*``
+    name is accepted (a directory extension may be filled later), so it never scans the
+    directory; only the pickers list the ``extension_*`` names already seen."""
+    return {name.lower() for name in known_source_attributes(object_type)}
+
+
 def is_known_source(name: str, known: set[str]) -> bool:
     return name.lower() in known or name.lower().startswith("extension_")
 
@@ -289,7 +296,7 @@ def validate_mapping(
 ) -> list[SchemaProblem]:
     """Every rule of a whole object mapping: rows, matching, scope and settings."""
     if known_sources is None:
-        known_sources = {name.lower() for name in source_attributes(draft.object_type)}
+        known_sources = builtin_sources(draft.object_type)
     problems: list[SchemaProblem] = []
     if draft.object_type == ObjectType.USER and not draft.enabled:
         problems.append(SchemaProblem("enabled", _("The Users mapping is always enabled.")))

@@ -30,6 +30,7 @@ from ..mappings.target_schema import (
 from ..mappings.validation import (
     SchemaProblem,
     attribute_path,
+    builtin_sources,
     source_attributes,
     validate_attribute,
     validate_scoping_filters,
@@ -81,7 +82,7 @@ def attribute_editor(
     if request.method == "POST" and not staying and form.is_valid():
         edited = form.draft()
         position = index if index is not None else len(draft.attributes)
-        known = {name.lower() for name in source_attributes(mapping.object_type)}
+        known = builtin_sources(mapping.object_type)
         problems = validate_attribute(position, edited, schema, known)
         for other, existing in enumerate(draft.attributes):
             if other == index:
@@ -153,8 +154,7 @@ def expression_check(request: HttpRequest, application_id: int, object_type: str
         else:
             context["functions"] = sorted(expression.functions)
             context["attributes"] = sorted(expression.referenced_attributes, key=str.lower)
-            known = {name.lower() for name in source_attributes(mapping.object_type)}
-            known |= {"issoftdeleted", "approleassignments"}
+            known = builtin_sources(mapping.object_type) | {"issoftdeleted", "approleassignments"}
             context["unknown"] = [
                 name
                 for name in context["attributes"]
@@ -311,8 +311,7 @@ def scoping_filters(request: HttpRequest, application_id: int, object_type: str)
         draft.scoping_filters = filters
         store_draft(request, mapping, draft)
         if action == "ok":
-            known = {name.lower() for name in source_attributes(mapping.object_type)}
-            problems = validate_scoping_filters(filters, known)
+            problems = validate_scoping_filters(filters, builtin_sources(mapping.object_type))
             if not problems:
                 messages.info(
                     request, _("Scoping filters updated. Save the mapping to apply them.")
