@@ -63,15 +63,37 @@ class ProvisioningJobAdmin(admin.ModelAdmin):
     readonly_fields = ("watermark", "lease_owner", "lease_expires_at", "quarantine_since")
 
 
-class AttributeMappingInline(admin.TabularInline):
+class ReadOnlyAdminMixin:
+    """Shown, never changed here: mappings, scoping filters and the target schema change only
+    through the mapping editor, which validates, audits and requires an initial cycle
+    (issue 10)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AttributeMappingInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = models.AttributeMapping
     extra = 0
 
 
 @admin.register(models.ObjectMapping)
-class ObjectMappingAdmin(admin.ModelAdmin):
+class ObjectMappingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "job", "object_type", "enabled")
     inlines = [AttributeMappingInline]
+
+
+@admin.register(models.TargetAttribute)
+class TargetAttributeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "job", "object_type", "type", "matching_supported", "origin")
+    list_filter = ("object_type", "type", "origin")
+    search_fields = ("name",)
 
 
 @admin.register(models.ProvisionedObject)

@@ -137,6 +137,10 @@ class AuditActivity(models.TextChoices):
     REMOVE_MEMBER = "Remove member from group", _("Remove member from group")
     IMPORT_DIRECTORY = "Bulk import users and groups", _("Bulk import users and groups")
     FAILED_SIGN_IN = "Failed sign-in", _("Failed sign-in")
+    # Issue 10: the mapping editor.
+    UPDATE_ATTRIBUTE_MAPPINGS = "Update attribute mappings", _("Update attribute mappings")
+    UPDATE_SCOPING_FILTERS = "Update scoping filters", _("Update scoping filters")
+    UPDATE_TARGET_SCHEMA = "Update target attribute list", _("Update target attribute list")
 
 
 class ChangeOperation(models.TextChoices):
@@ -150,3 +154,21 @@ class ChangedObject(models.TextChoices):
     GROUP = "group", _("Group")
     MEMBERSHIP = "membership", _("Membership")
     ASSIGNMENT = "assignment", _("Assignment")
+
+
+# Issue 10: the mapping editor.
+class TargetAttributeType(models.TextChoices):
+    STRING = "String", _("String")
+    BOOLEAN = "Boolean", _("Boolean")
+    INTEGER = "Integer", _("Integer")
+    DECIMAL = "Decimal", _("Decimal")
+    DATETIME = "DateTime", _("DateTime")
+    REFERENCE = "Reference", _("Reference")
+    BINARY = "Binary", _("Binary")
+
+
+class TargetAttributeOrigin(models.TextChoices):
+    DEFAULT = "default", _("Default attribute list")
+    TARGET = "target", _("Read from the target's /Schemas")
+    MANUAL = "manual", _("Added by an administrator")
+    IMPORT = "import", _("Imported schema document")

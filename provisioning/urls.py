@@ -17,6 +17,7 @@ from .views import (
     goto_authorize,
     home,
     insights,
+    mapping_editor,
     monitoring_logs,
     on_demand,
     overview,
@@ -77,6 +78,43 @@ urlpatterns = [
         attribute_mappings.attribute_mappings,
         name="attribute-mappings",
     ),
+    # Issue 10: the mapping editor.
+    path(
+        f"{APP}provisioning/mappings/<slug:object_type>/attributes/new/",
+        mapping_editor.attribute_editor,
+        name="attribute-editor-new",
+    ),
+    path(
+        f"{APP}provisioning/mappings/<slug:object_type>/attributes/<int:index>/",
+        mapping_editor.attribute_editor,
+        name="attribute-editor",
+    ),
+    path(
+        f"{APP}provisioning/mappings/<slug:object_type>/expression-check/",
+        mapping_editor.expression_check,
+        name="expression-check",
+    ),
+    path(
+        f"{APP}provisioning/mappings/<slug:object_type>/expression-test/",
+        mapping_editor.expression_test,
+        name="expression-test",
+    ),
+    path(
+        f"{APP}provisioning/mappings/<slug:object_type>/source-objects/",
+        mapping_editor.source_object_search,
+        name="source-object-search",
+    ),
+    path(
+        f"{APP}provisioning/mappings/<slug:object_type>/scope/",
+        mapping_editor.scoping_filters,
+        name="scoping-filters",
+    ),
+    path(
+        f"{APP}provisioning/mappings/<slug:object_type>/target-schema/",
+        mapping_editor.target_schema,
+        name="target-schema",
+    ),
+    path(f"{APP}provisioning/schema/", mapping_editor.schema_document, name="schema-document"),
     path(f"{APP}provisioning-logs/", provisioning_logs.provisioning_logs, name="provisioning-logs"),
     path(
         f"{APP}provisioning-logs/<int:entry_id>/",

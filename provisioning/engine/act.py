@@ -189,6 +189,9 @@ class ChunkSynchronizer:
         decision = decide_scope(
             obj, sync_all=self.ctx.sync_all, scoping_filters=mapping.scoping_filters
         )
+        if decision.failed:  # issue 10: the object fails alone, nothing is disabled
+            self.fail(work, "ScopingFilterError", decision.reason, _("Check the scoping filters."))
+            return work
         if not decision.in_scope:
             work.steps.append(Step("Scope", LogStatus.SKIPPED, decision.reason))
             return self.plan_out_of_scope(work, decision.reason)

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import base64
 import calendar
+import contextvars
 import random as random_module
 import re
+import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+
+import regex
 
 __all__ = [
     "FUNCTIONS",
@@ -41,6 +45,15 @@ __all__ = [
     "parse_dotnet_datetime",
     "reveal",
 ]
+
+
+#: Limits that keep one expression from stalling or exhausting a worker: it runs for every object
+#: of every cycle. An object whose expression breaks one fails alone (the cycle goes on).
+REGEX_TIMEOUT_SECONDS = 0.5
+# All the regular expressions of one evaluation together (nested Replace, multi-valued sources).
+REGEX_BUDGET_SECONDS = 2.0
+MAX_TEXT_LENGTH = 65_536  # characters in any one value a function returns
+MAX_LIST_ITEMS = 10_000  # values in any one multi-valued result
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,6 +218,34 @@ def _plural(n: int, word: str) -> str:
 
 #: Every supported function, keyed by its lower-cased name (names are case-insensitive).
 FUNCTIONS: dict[str, FunctionSpec] = {}
+
+
+def check_output_size(value: Any, function: str = "") -> Any:
+    """Refuse a value larger than the caps (:data:`MAX_TEXT_LENGTH`, :data:`MAX_LIST_ITEMS`)."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT_LENGTH:
+            raise ExpressionEvaluationError(
+                f"the result is longer than {MAX_TEXT_LENGTH} characters (the limit)"
+            )
+    elif isinstance(value, list | tuple):
+        if len(value) > MAX_LIST_ITEMS:
+            raise ExpressionEvaluationError(
+                f"the result has more than {MAX_LIST_ITEMS} values (the limit)"
+            )
+        total = sum(len(item) for item in value if isinstance(item, str))
+        if total > MAX_TEXT_LENGTH * 4:
+            raise ExpressionEvaluationError(
+                f"the result's values hold more than {MAX_TEXT_LENGTH * 4} characters (the limit)"
+            )
+    return value
+
+
+def _ensure_room(size: int) -> None:
+    """Refuse before building a text that would be over the cap (not after: it may not fit)."""
+    if size > MAX_TEXT_LENGTH:
+        raise ExpressionEvaluationError(
+            f"the result would be longer than {MAX_TEXT_LENGTH} characters (the limit)"
+        )
 
 
 def lookup_function(name: str) -> FunctionSpec | None:
@@ -1012,6 +1053,7 @@ def join(ctx: EvalContext, separator: Any, *sources: Any) -> str:
             text = to_text(value)
             if text:
                 parts.append(text)
+    _ensure_room(sum(map(len, parts)) + len(glue) * max(0, len(parts) - 1))
     return glue.join(parts)
 
 
@@ -1213,14 +1255,81 @@ def _dotnet_regex(pattern: str) -> str:
     return "".join(out)
 
 
-def _compile_regex(pattern: str) -> re.Pattern[str]:
+def _compile_regex(pattern: str) -> regex.Pattern[str]:
+    # The ``regex`` package (not ``re``): its matching takes a timeout, so a catastrophic pattern
+    # such as ``^(a+)+$`` stops after REGEX_TIMEOUT_SECONDS instead of stalling the worker.
     try:
-        return re.compile(_dotnet_regex(pattern))
-    except re.error as exc:
+        return regex.compile(_dotnet_regex(pattern), regex.VERSION0)
+    except regex.error as exc:
         raise ExpressionEvaluationError(f"invalid regular expression {pattern!r}: {exc}") from None
 
 
-def _expand_replacement(match: re.Match[str], replacement: str) -> str:
+def _regex_timeout() -> ExpressionEvaluationError:
+    return ExpressionEvaluationError(
+        f"the regular expression took longer than {REGEX_TIMEOUT_SECONDS} s (the limit)"
+    )
+
+
+# When the current evaluation's regular-expression budget runs out (time.monotonic()).
+_regex_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "regex_deadline", default=None
+)
+
+
+def start_regex_budget() -> contextvars.Token:
+    """Give the evaluation that starts now REGEX_BUDGET_SECONDS of regular expressions."""
+    return _regex_deadline.set(time.monotonic() + REGEX_BUDGET_SECONDS)
+
+
+def end_regex_budget(token: contextvars.Token) -> None:
+    _regex_deadline.reset(token)
+
+
+def _regex_time_left() -> float:
+    deadline = _regex_deadline.get()
+    if deadline is None:
+        return REGEX_TIMEOUT_SECONDS
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ExpressionEvaluationError(
+            f"the regular expressions took longer than {REGEX_BUDGET_SECONDS} s in all (the limit)"
+        )
+    return min(REGEX_TIMEOUT_SECONDS, left)
+
+
+class _Budget:
+    """Counts the characters a substitution produces, to stop it before it grows too large."""
+
+    def __init__(self, start: int) -> None:
+        self.size = start
+
+    def add(self, delta: int) -> None:
+        self.size += delta
+        _ensure_room(self.size)
+
+
+def _regex_sub(rx: regex.Pattern[str], text: str, substitute: Callable[[Any], str]) -> str:
+    budget = _Budget(len(text))
+
+    def bounded(match: Any) -> str:
+        out = substitute(match)
+        budget.add(len(out) - (match.end() - match.start()))
+        return out
+
+    try:
+        return rx.sub(bounded, text, timeout=_regex_time_left())
+    except TimeoutError:
+        raise _regex_timeout() from None
+
+
+def _regex_search(rx: regex.Pattern[str], text: str) -> Any:
+    try:
+        return rx.search(text, timeout=_regex_time_left())
+    except TimeoutError:
+        raise _regex_timeout() from None
+
+
+def _expand_replacement(match: Any, replacement: str) -> str:
     """.NET substitutions: $1, ${name}, $$, $&, $`, $', $_."""
     out: list[str] = []
     i, n = 0, len(replacement)
@@ -1244,6 +1353,7 @@ def _expand_replacement(match: re.Match[str], replacement: str) -> str:
             out.append(match.string[match.end() :])
             i += 2
         elif nxt == "_":
+            _ensure_room(sum(map(len, out)) + len(match.string))
             out.append(match.string)
             i += 2
         elif nxt == "{" and "}" in replacement[i + 2 :]:
@@ -1275,12 +1385,12 @@ def _expand_replacement(match: re.Match[str], replacement: str) -> str:
     return "".join(out)
 
 
-def _replace_group(rx: re.Pattern[str], text: str, group: str, replacement: str) -> str:
+def _replace_group(rx: regex.Pattern[str], text: str, group: str, replacement: str) -> str:
     if group not in rx.groupindex and not (group.isdigit() and int(group) <= rx.groups):
         raise ExpressionEvaluationError(f"the regexPattern has no group named {group!r}")
     key: int | str = int(group) if group.isdigit() else group
 
-    def substitute(match: re.Match[str]) -> str:
+    def substitute(match: Any) -> str:
         start, end = match.span(key)
         if start < 0:
             return match.group(0)
@@ -1292,7 +1402,7 @@ def _replace_group(rx: re.Pattern[str], text: str, group: str, replacement: str)
             + whole[end - offset :]
         )
 
-    return rx.sub(substitute, text)
+    return _regex_sub(rx, text, substitute)
 
 
 @_function(
@@ -1329,14 +1439,19 @@ def replace(
     value = source()
     if old is not None and shape is not None:
         text = to_text(value, "source")
-        return None if text is None else shape.replace(old, text) if old else shape
+        if text is None:
+            return None
+        if old:
+            _ensure_room(len(shape) + shape.count(old) * max(0, len(text) - len(old)))
+            return shape.replace(old, text)
+        return shape
     if pattern is not None:
         rx = _compile_regex(pattern)
         if group is not None and replacement_attribute.present:
             if not is_null_or_empty(value):
                 return value
             other = to_text(replacement_attribute(), "replacementAttributeName")
-            match = rx.search(other) if other is not None else None
+            match = _regex_search(rx, other) if other is not None else None
             if match is None:
                 return None
             try:
@@ -1352,12 +1467,21 @@ def replace(
             )
         if group is not None:
             return _map_text(value, lambda text: _replace_group(rx, text, group, new))
-        return _map_text(value, lambda text: rx.sub(lambda m: _expand_replacement(m, new), text))
+        return _map_text(
+            value, lambda text: _regex_sub(rx, text, lambda m: _expand_replacement(m, new))
+        )
     if old is not None:
         if new is None:
             raise ExpressionEvaluationError("an oldValue needs a replacementValue or a template")
-        return _map_text(value, lambda text: text.replace(old, new) if old else text)
+        return _map_text(value, lambda text: _plain_replace(text, old, new))
     raise ExpressionEvaluationError("give an oldValue or a regexPattern")
+
+
+def _plain_replace(text: str, old: str, new: str) -> str:
+    if not old:
+        return text
+    _ensure_room(len(text) + text.count(old) * max(0, len(new) - len(old)))
+    return text.replace(old, new)
 
 
 @_function(

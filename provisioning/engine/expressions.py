@@ -49,9 +49,12 @@ from .expression_functions import (
     FunctionSpec,
     IgnoreFlowSignal,
     RedactedValue,
+    check_output_size,
+    end_regex_budget,
     format_azure_datetime,
     lookup_function,
     reveal,
+    start_regex_budget,
     to_bool,
     to_datetime,
     to_number,
@@ -283,13 +286,19 @@ class Call(Node):
     def evaluate(self, ctx: _Context) -> Any:
         spec = self.spec
         try:
+            # Every function's output is capped (check_output_size): an expression can't grow
+            # a value until the worker runs out of memory.
             if spec.lazy:
-                return spec.impl(ctx.eval_context, *(self._lazy(arg, ctx) for arg in self.args))
+                return check_output_size(
+                    spec.impl(ctx.eval_context, *(self._lazy(arg, ctx) for arg in self.args))
+                )
             values = [arg.evaluate(ctx) if arg is not None else None for arg in self.args]
             if not any(isinstance(value, RedactedValue) for value in values):
-                return spec.impl(ctx.eval_context, *values)
+                return check_output_size(spec.impl(ctx.eval_context, *values))
             # A redacted input keeps the (textual) output redacted: Join("", Redact(x)) too.
-            result = spec.impl(ctx.eval_context, *(reveal(value) for value in values))
+            result = check_output_size(
+                spec.impl(ctx.eval_context, *(reveal(value) for value in values))
+            )
             if isinstance(result, str | list) and not isinstance(result, RedactedValue):
                 return RedactedValue(result)
             return result
@@ -472,12 +481,15 @@ class Expression:
         moment = now or datetime.now(UTC)
         moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         ctx = _Context(source, EvalContext(now=moment, random=random, is_unique=is_unique))
+        budget = start_regex_budget()
         try:
             value = self.root.evaluate(ctx)
         except IgnoreFlowSignal:
             return IGNORE_FLOW
         except RecursionError:  # pragma: no cover - guarded by MAX_DEPTH
             raise ExpressionEvaluationError("the expression is nested too deeply") from None
+        finally:
+            end_regex_budget(budget)
         return _finalize(value)
 
     def __repr__(self) -> str:

@@ -10,6 +10,7 @@ from .jobs import AttributeMapping, ObjectMapping, ProvisioningJob
 from .links import ProvisionedObject
 from .logs import ProvisioningLogEntry
 from .security import EncryptionSentinel, ExternalIdentity, ServiceHeartbeat
+from .target_schema import TargetAttribute
 
 __all__ = [
     "DEFAULT_ACCESS_ROLE",
@@ -33,4 +34,5 @@ __all__ = [
     "ProvisioningLogEntry",
     "ServiceHeartbeat",
     "SyncCycle",
+    "TargetAttribute",
 ]

@@ -864,3 +864,56 @@ def test_multi_valued_attribute_where_one_value_is_needed():
     with pytest.raises(ExpressionEvaluationError, match="Left: string must be a single value"):
         ev("Left([proxyAddresses], 2)", {"proxyAddresses": ["a", "b"]})
     assert ev("Left([proxyAddresses], 2)", {"proxyAddresses": ["abc"]}) == "ab"
+
+
+# --------------------------------------------------------------------------------------------
+# Limits (issue 10): an expression can't stall or exhaust a worker
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_catastrophic_regex_fails_within_its_time_limit():
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(ExpressionEvaluationError, match="took longer"):
+        ev('Replace([displayName], , "^(a|a)+$", , "x", , )', {"displayName": "a" * 40 + "!"})
+    assert time.monotonic() - started < 30  # bounded; without the limit it runs for minutes
+
+
+def test_nested_replace_with_the_whole_input_stops_at_the_size_cap():
+    text = "[displayName]"
+    for _ in range(6):
+        text = f'Replace({text}, , ".", , "$_", , )'
+    with pytest.raises(ExpressionEvaluationError, match="longer than"):
+        ev(text, {"displayName": "a" * 29})
+
+
+def test_plain_replace_and_join_have_size_caps_too():
+    big = "x" * 40_000
+    with pytest.raises(ExpressionEvaluationError, match="limit"):
+        ev('Join("", [a], [a])', {"a": big})
+    with pytest.raises(ExpressionEvaluationError, match="limit"):
+        ev('Replace([a], "x", , , "xx", , )', {"a": big})
+    assert ev('Join("", [a], [a])', {"a": "ab"}) == "abab"
+
+
+def test_regex_replacements_still_work_with_the_limits():
+    assert ev('Replace([a], , "(\\d+)", , "<$1>", , )', {"a": "ab12c3"}) == "ab<12>c<3>"
+    assert ev('Replace([a], , "(?<n>\\d+)", "n", "#", , )', {"a": "ab12"}) == "ab#"
+
+
+def test_the_regexes_of_one_evaluation_share_a_time_budget(monkeypatch):
+    import time
+
+    from provisioning.engine import expression_functions
+
+    monkeypatch.setattr(expression_functions, "REGEX_BUDGET_SECONDS", 0.3)
+    monkeypatch.setattr(expression_functions, "REGEX_TIMEOUT_SECONDS", 0.2)
+    # Each value alone stays under the per-regex limit; all of them together do not.
+    values = ["a" * 21 + "!"] * 400
+    started = time.monotonic()
+    with pytest.raises(ExpressionEvaluationError, match="in all|took longer"):
+        ev('Replace([v], , "^(a|a)+$", , "x", , )', {"v": values})
+    assert time.monotonic() - started < 30
+    # The budget is per evaluation: the next one starts afresh.
+    assert ev('Replace([v], , "b", , "c", , )', {"v": "abc"}) == "acc"
