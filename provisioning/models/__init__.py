@@ -1,5 +1,6 @@
 """The domain model of DESIGN §3, one concept per module."""
 
+from .api_tokens import ApiToken
 from .applications import DEFAULT_ACCESS_ROLE, Application, AppRole, Assignment
 from .audit import AuditEvent
 from .changes import DirectoryChange
@@ -10,6 +11,7 @@ from .links import ProvisionedObject
 from .logs import ProvisioningLogEntry
 
 __all__ = [
+    "ApiToken",
     "DEFAULT_ACCESS_ROLE",
     "AppRole",
     "Application",
