@@ -157,7 +157,16 @@ class TestConnection(JobView):
     def post(self, request, application_id: int):
         data = TestConnectionInputSerializer(data=request.data or {})
         data.is_valid(raise_exception=True)
-        result = try_connection(self.job(), data.validated_data.get("credentials", {}))
+        job = self.job()
+        # As the page submits them: the stored non-secret values unless typed; a blank secret
+        # means the stored one.
+        submitted = {
+            field.name: job.credentials.get(field.name, "")
+            for field in job.application.template.credential_fields
+            if not field.secret
+        }
+        submitted.update(data.validated_data.get("credentials", {}))
+        result = try_connection(job, submitted)
         return Response({"success": result.ok, "message": result.message, "detail": result.detail})
 
 
