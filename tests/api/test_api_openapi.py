@@ -59,3 +59,9 @@ def test_the_docs_page_uses_only_local_assets():
 
 def test_the_api_is_mounted_under_api_v1():
     assert any(str(p.pattern) == "api/v1/" for p in get_resolver().url_patterns)
+
+
+def test_the_document_is_also_served_as_json():
+    response = APIClient().get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
