@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from provisioning.api.directory_writes import directory_service
 from provisioning.choices import (
     AuditActivity,
     CycleKind,
@@ -529,6 +530,25 @@ def test_directory_users_create_update_soft_delete_restore_reach_the_change_log(
     assert DirectoryChange.objects.count() - before >= 4  # insert, update, delete, restore
 
 
+def test_objects_in_the_recycle_bin_are_restored_before_they_change(admin_api):
+    user = DirectoryUserFactory()
+    group = DirectoryGroupFactory()
+    url = f"{API}/directory/users/{user.pk}/"
+    assert_error(admin_api.post(f"{url}restore/"), 409, "conflict")
+    assert admin_api.delete(url).status_code == 204
+    assert_error(admin_api.delete(url), 409, "conflict")
+    assert_error(admin_api.patch(url, {"department": "X"}, format="json"), 409, "conflict")
+    user.refresh_from_db()
+    assert user.department != "X"
+    group_url = f"{API}/directory/groups/{group.pk}/"
+    assert admin_api.delete(group_url).status_code == 204
+    other = DirectoryUserFactory()
+    assert_error(
+        admin_api.post(f"{group_url}members/", {"user": str(other.pk)}, format="json"), 409
+    )
+    assert admin_api.post(f"{group_url}restore/").json()["deleted_at"] is None
+
+
 def test_restoring_too_late_is_a_conflict(admin_api):
     user = DirectoryUserFactory()
     DirectoryUser.objects.filter(pk=user.pk).update(deleted_at=timezone.now() - timedelta(days=31))
@@ -567,3 +587,24 @@ def test_unknown_paths_and_methods_answer_in_the_error_shape(admin_api, app):
     )
     assert_error(malformed, 400, "parse_error")
     assert_error(admin_api.post(f"{API}/applications/", "x=1", content_type="text/plain"), 415)
+
+
+@pytest.mark.skipif(
+    directory_service() is None,
+    reason="provisioning.services.directory (issue 15) is not merged in this tree",
+)
+def test_directory_writes_record_the_directory_pages_audit_events_with_the_token(admin_api):
+    user = admin_api.post(
+        f"{API}/directory/users/",
+        {"user_principal_name": "audited@contoso.example", "display_name": "Audited"},
+        format="json",
+    ).json()
+    admin_api.patch(f"{API}/directory/users/{user['id']}/", {"department": "X"}, format="json")
+    group = admin_api.post(f"{API}/directory/groups/", {"display_name": "G"}, format="json").json()
+    admin_api.post(
+        f"{API}/directory/groups/{group['id']}/members/", {"user": user["id"]}, format="json"
+    )
+    admin_api.delete(f"{API}/directory/users/{user['id']}/")
+    events = AuditEvent.objects.filter(channel="api:deploy-script")
+    assert events.count() >= 5
+    assert "audited@contoso.example" in set(events.values_list("target", flat=True))

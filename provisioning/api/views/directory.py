@@ -1,9 +1,9 @@
 """``directory/users``, ``directory/groups`` and group members: list, get, create, update, soft
 delete to the recycle bin, restore.
 
-Written through the ORM (the change log's database triggers see these writes like any other, so
-the next incremental cycle picks them up). When the directory services of issue 15 land, these
-views should call them instead.
+Written through :mod:`..directory_writes`: the directory services (with their audit events, the
+token as channel) when installed, else the ORM. Either way the change log's database triggers
+see the writes, so the next incremental cycle picks them up.
 """
 
 from django.db import IntegrityError, transaction
@@ -15,6 +15,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from ...models import DirectoryGroup, DirectoryUser, GroupMembership
+from .. import directory_writes
+from ..authentication import request_channel
 from ..errors import Conflict
 from ..pagination import cursor_pagination
 from ..serializers import DirectoryGroupSerializer, DirectoryUserSerializer, GroupMemberSerializer
@@ -51,12 +53,20 @@ class DirectoryObjectViews:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    def writer_kwargs(self) -> dict:
+        return {"actor": self.request.user, "channel": request_channel(self.request)}
+
     def create_object(self):
         serializer = self.get_serializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
+        create = (
+            directory_writes.create_user
+            if self.model is DirectoryUser
+            else directory_writes.create_group
+        )
         try:
             with transaction.atomic():
-                instance = serializer.save()
+                instance = create(dict(serializer.validated_data), **self.writer_kwargs())
         except IntegrityError:
             raise Conflict(_("An object with these values already exists.")) from None
         return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
@@ -67,21 +77,21 @@ class DirectoryObjectViews:
         serializer.is_valid(raise_exception=True)
         try:
             with transaction.atomic():
-                instance = serializer.save()
+                instance = directory_writes.update(
+                    instance, dict(serializer.validated_data), **self.writer_kwargs()
+                )
         except IntegrityError:
             raise Conflict(_("An object with these values already exists.")) from None
         return Response(self.get_serializer(instance).data)
 
     def soft_delete_object(self):
-        self.get_object().soft_delete()
+        directory_writes.soft_delete(self.get_object(), **self.writer_kwargs())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def restore_object(self):
         instance = self.get_object()
-        try:
-            instance.restore()
-        except ValueError as error:
-            raise Conflict(str(error)) from None
+        directory_writes.restore(instance, **self.writer_kwargs())
+        instance.refresh_from_db()
         return Response(self.get_serializer(instance).data)
 
 
@@ -215,17 +225,17 @@ class GroupMemberList(GroupMemberViews, ApiView):
             member = DirectoryUser.objects.alive().filter(pk=data.validated_data["user"]).first()
             if member is None:
                 raise serializers.ValidationError({"user": _("No such user.")})
-            values = {"member_user": member}
         else:
             member = DirectoryGroup.objects.alive().filter(pk=data.validated_data["group"]).first()
             if member is None:
                 raise serializers.ValidationError({"group": _("No such group.")})
             if member.pk == group.pk:
                 raise serializers.ValidationError({"group": _("A group cannot contain itself.")})
-            values = {"member_group": member}
         try:
             with transaction.atomic():
-                membership = GroupMembership.objects.create(group=group, **values)
+                membership = directory_writes.add_member(
+                    group, member, actor=request.user, channel=request_channel(request)
+                )
         except IntegrityError:
             raise Conflict(_("This member is already in the group.")) from None
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
@@ -239,5 +249,10 @@ class GroupMemberDetail(GroupMemberViews, ApiView):
             Q(member_user_id=member_id) | Q(member_group_id=member_id),
             group=self.get_group(),
         )
-        membership.delete()
+        directory_writes.remove_member(
+            membership.group,
+            membership.member_user or membership.member_group,
+            actor=request.user,
+            channel=request_channel(request),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
