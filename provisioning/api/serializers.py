@@ -5,6 +5,8 @@ its field name with ``stored: true/false``; audit events and log entries are red
 are written); inputs are validated here, then the same service functions as the pages decide.
 """
 
+from collections.abc import Mapping
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -34,6 +36,21 @@ from ..models import (
     ProvisioningLogEntry,
     SyncCycle,
 )
+
+
+class RejectUnknownFields:
+    """A typo must not pass silently: input keys the serializer does not know are errors
+    (read-only fields are known, so an object read from the API can be sent back)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [_("Unknown field.")] for name in unknown}, code="unknown"
+                )
+        return super().to_internal_value(data)
+
 
 # -- gallery --------------------------------------------------------------------------------
 
@@ -107,7 +124,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
         return "On" if application.provisioning_job.status_on else "Off"
 
 
-class ApplicationCreateSerializer(serializers.Serializer):
+class ApplicationCreateSerializer(RejectUnknownFields, serializers.Serializer):
     template = serializers.ChoiceField(
         choices=[], help_text=_("The slug of a gallery template (see /gallery/).")
     )
@@ -153,7 +170,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
         return assignment.group.display_name
 
 
-class PrincipalInputSerializer(serializers.Serializer):
+class PrincipalInputSerializer(RejectUnknownFields, serializers.Serializer):
     """Exactly one of ``user`` and ``group`` (object ids of live directory objects)."""
 
     user = serializers.UUIDField(required=False)
@@ -310,7 +327,7 @@ class ProvisioningJobSerializer(serializers.Serializer):
         return CycleSerializer(cycle).data if cycle else None
 
 
-class ProvisioningSettingsUpdateSerializer(serializers.Serializer):
+class ProvisioningSettingsUpdateSerializer(RejectUnknownFields, serializers.Serializer):
     """The Provisioning tab's settings; any subset (validated as the page validates them)."""
 
     mode = serializers.ChoiceField(choices=ProvisioningMode.choices, required=False)
@@ -322,14 +339,14 @@ class ProvisioningSettingsUpdateSerializer(serializers.Serializer):
     interval_minutes = serializers.IntegerField(required=False, min_value=1)
 
 
-class CredentialsInputSerializer(serializers.Serializer):
+class CredentialsInputSerializer(RejectUnknownFields, serializers.Serializer):
     """Write-only: ``{"credentials": {"<field name>": "<value>", …}}``; a field left out keeps
     its stored value."""
 
     credentials = serializers.DictField(child=serializers.CharField(allow_blank=True))
 
 
-class TestConnectionInputSerializer(serializers.Serializer):
+class TestConnectionInputSerializer(RejectUnknownFields, serializers.Serializer):
     credentials = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
         required=False,
@@ -346,7 +363,7 @@ class TestConnectionResultSerializer(serializers.Serializer):
 RESET_SCOPES = ("Watermark", "Escrows", "QuarantineState", "Full")
 
 
-class RestartInputSerializer(serializers.Serializer):
+class RestartInputSerializer(RejectUnknownFields, serializers.Serializer):
     reset_scope = serializers.ListField(
         child=serializers.ChoiceField(choices=RESET_SCOPES),
         required=False,
@@ -442,7 +459,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
 # -- directory --------------------------------------------------------------------------------
 
 
-class DirectoryUserSerializer(serializers.ModelSerializer):
+class DirectoryUserSerializer(RejectUnknownFields, serializers.ModelSerializer):
     manager = serializers.PrimaryKeyRelatedField(
         queryset=DirectoryUser.objects.all(), allow_null=True, required=False
     )
@@ -493,7 +510,7 @@ class DirectoryUserSerializer(serializers.ModelSerializer):
         return value
 
 
-class DirectoryGroupSerializer(serializers.ModelSerializer):
+class DirectoryGroupSerializer(RejectUnknownFields, serializers.ModelSerializer):
     class Meta:
         model = DirectoryGroup
         fields = [

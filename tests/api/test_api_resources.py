@@ -271,6 +271,8 @@ def test_settings_update_validates_as_the_page_does(admin_api, app):
     }
     notify = assert_error(admin_api.patch(url, {"notify_on_failure": True}, format="json"), 400)
     assert [d["field"] for d in notify["details"]] == ["notification_email"]
+    typo = assert_error(admin_api.patch(url, {"intervalMinutes": 5}, format="json"), 400)
+    assert [(d["field"], d["code"]) for d in typo["details"]] == [("intervalMinutes", "unknown")]
     low = assert_error(admin_api.patch(url, {"interval_minutes": 0}, format="json"), 400)
     assert [d["field"] for d in low["details"]] == ["interval_minutes"]
     ok = admin_api.patch(
@@ -519,6 +521,9 @@ def test_directory_users_create_update_soft_delete_restore_reach_the_change_log(
         f"{API}/directory/users/{user_id}/", {"department": "Navy"}, format="json"
     ).json()
     assert patched["department"] == "Navy"
+    # What the API answered can be sent back as it is (read-only fields are known).
+    round_trip = admin_api.patch(f"{API}/directory/users/{user_id}/", patched, format="json")
+    assert round_trip.status_code == 200, round_trip.content
     assert admin_api.delete(f"{API}/directory/users/{user_id}/").status_code == 204
     assert DirectoryUser.objects.get(pk=user_id).deleted_at is not None
     alive = admin_api.get(f"{API}/directory/users/").json()["results"]

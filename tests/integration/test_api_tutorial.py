@@ -168,6 +168,28 @@ def test_the_tutorial_by_api_provisions_users_into_scim2_server(live_server, sci
     stream = api.call("GET", "/provisioning-logs/stream/", 200, params={"cycle_id": cycle["id"]})
     assert len(stream.text.splitlines()) >= len(logs)
 
+    # Provision on demand: a newcomer in the group, provisioned now; the answer has the steps.
+    newcomer = api.call(
+        "POST",
+        "/directory/users/",
+        201,
+        json={"user_principal_name": "annie@contoso.example", "display_name": "Annie"},
+    )
+    api.call(
+        "POST", f"/directory/groups/{group['id']}/members/", 201, json={"user": newcomer["id"]}
+    )
+    on_demand = api.call(
+        "POST",
+        f"{base}/provisioning/provision-on-demand/",
+        200,
+        json={"user": newcomer["id"], "wait": 45},
+    )
+    assert on_demand["cycle"]["kind"] == "on_demand"
+    [entry] = [e for e in on_demand["steps"] if e["object_type"] == "User"]
+    assert entry["identity"] == "annie@contoso.example" and entry["status"] == "Success"
+    assert [step["name"] for step in entry["steps"]][:1] == ["Import"]
+    assert "annie@contoso.example" in {u["userName"] for u in scim.all_resources("Users")}
+
     # Every change the script made is in the audit log with the token as its channel.
     events = api.call("GET", "/audit-events/", 200, params={"application_id": app["id"]})["results"]
     assert {e["channel"] for e in events} == {"api:tutorial"}

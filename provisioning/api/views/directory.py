@@ -19,7 +19,12 @@ from .. import directory_writes
 from ..authentication import request_channel
 from ..errors import Conflict
 from ..pagination import cursor_pagination
-from ..serializers import DirectoryGroupSerializer, DirectoryUserSerializer, GroupMemberSerializer
+from ..serializers import (
+    DirectoryGroupSerializer,
+    DirectoryUserSerializer,
+    GroupMemberSerializer,
+    RejectUnknownFields,
+)
 from .base import ApiView
 
 LIST_PARAMETERS = [
@@ -179,7 +184,7 @@ class GroupRestore(GroupViews, ApiView):
         return self.restore_object()
 
 
-class MemberInputSerializer(serializers.Serializer):
+class MemberInputSerializer(RejectUnknownFields, serializers.Serializer):
     """Exactly one of ``user`` and ``group``: the member to add."""
 
     user = serializers.UUIDField(required=False)
