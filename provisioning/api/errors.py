@@ -11,6 +11,7 @@ no: e.g. turning provisioning on without credentials), 415, 429 with ``Retry-Aft
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -30,6 +31,12 @@ class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."
     default_code = "conflict"
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
 
 
 class NotImplementedYet(APIException):
@@ -67,7 +74,9 @@ def flatten_details(detail, field: str = "") -> list[dict]:
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, Http404):
         exc = NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = PermissionDenied()

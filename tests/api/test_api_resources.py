@@ -613,3 +613,10 @@ def test_directory_writes_record_the_directory_pages_audit_events_with_the_token
     events = AuditEvent.objects.filter(channel="api:deploy-script")
     assert events.count() >= 5
     assert "audited@contoso.example" in set(events.values_list("target", flat=True))
+
+
+def test_a_body_over_the_size_limit_is_413_and_changes_nothing(admin_api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"template": "scim", "name": "x" * 2000}
+    assert_error(admin_api.post(f"{API}/applications/", body, format="json"), 413, "too_large")
+    assert not Application.objects.exists()
