@@ -32,7 +32,6 @@ from ..models import (
     DirectoryGroup,
     DirectoryUser,
     GroupMembership,
-    ProvisioningJob,
     ProvisioningLogEntry,
     SyncCycle,
 )
@@ -550,10 +549,24 @@ class GroupMemberSerializer(serializers.ModelSerializer):
         return membership.member_group.display_name
 
 
-class SchemaProblemSerializer(serializers.Serializer):
-    path = serializers.CharField()
+class ErrorDetailSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text=_("The field (or document path); empty for the whole."))
+    code = serializers.CharField()
     message = serializers.CharField()
 
 
-def job_of(application: Application) -> ProvisioningJob:
-    return application.provisioning_job
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text=_(
+            "invalid, parse_error, not_authenticated, authentication_failed, "
+            "permission_denied, not_found, method_not_allowed, conflict, throttled, …"
+        )
+    )
+    message = serializers.CharField()
+    details = ErrorDetailSerializer(many=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the API."""
+
+    error = ErrorBodySerializer()

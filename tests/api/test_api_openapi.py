@@ -65,3 +65,17 @@ def test_the_document_is_also_served_as_json():
     response = APIClient().get("/api/v1/schema/", {"format": "json"})
     assert response.status_code == 200
     assert response.json()["openapi"].startswith("3.")
+
+
+def test_every_operation_describes_its_error_answers_in_the_one_shape():
+    document = fetch_document()
+    error = document["components"]["schemas"]["Error"]
+    assert set(error["properties"]) == {"error"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            for code in ("401", "403", "429"):
+                schema = responses[code]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}, (path, method, code)
+            if method != "get":
+                assert "409" in responses, (path, method)

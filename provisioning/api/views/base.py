@@ -16,9 +16,9 @@ class ApiView(GenericAPIView):
         return audit_channel(request_channel(self.request))
 
 
+# A view under /applications/{application_id}/ (no docstring: it would become every
+# operation's description in the OpenAPI document).
 class ApplicationScopedView(ApiView):
-    """A view under /applications/{application_id}/."""
-
     def get_application(self) -> Application:
         if not hasattr(self, "_application"):
             self._application = get_object_or_404(

@@ -8,6 +8,7 @@ same operations as the page's buttons.
 import time
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -18,6 +19,7 @@ from ...forms.provisioning import CREDENTIAL_PREFIX, ProvisioningSettingsForm
 from ...models import ProvisioningLogEntry, SyncCycle
 from ...services.configuration import save_provisioning_settings, try_connection
 from ...services.operations import allow_deletes, set_provisioning_status, start_provision_on_demand
+from ..authentication import request_channel
 from ..errors import NotImplementedYet
 from ..pagination import cursor_pagination
 from ..restart import restart_with_reset_scope
@@ -31,7 +33,6 @@ from ..serializers import (
     ProvisioningSettingsUpdateSerializer,
     ProvisionOnDemandInputSerializer,
     RestartInputSerializer,
-    SchemaProblemSerializer,
     TestConnectionInputSerializer,
     TestConnectionResultSerializer,
 )
@@ -139,7 +140,7 @@ class ProvisioningCredentials(JobView):
         if unknown:
             raise ValidationError(
                 {
-                    f"credentials.{name}": ["This application has no such credential."]
+                    f"credentials.{name}": [_("This application has no such credential.")]
                     for name in unknown
                 }
             )
@@ -275,7 +276,7 @@ def _schema_module():
         from ...mappings import schema_document
     except ImportError:
         raise NotImplementedYet(
-            "The schema document is not available in this installation yet."
+            _("The schema document is not available in this installation yet.")
         ) from None
     return schema_document
 
@@ -293,7 +294,7 @@ class SchemaDocument(JobView):
 
     @extend_schema(
         request={"application/json": {"type": "object"}},
-        responses={200: {"type": "object"}, 400: SchemaProblemSerializer(many=True)},
+        responses={200: {"type": "object"}},
         summary="Replace the whole document (validated as a whole)",
         description="All problems are listed in error.details (field = the document path); "
         "nothing changes when there is any. A change makes the next cycle an initial one.",
@@ -302,10 +303,8 @@ class SchemaDocument(JobView):
         module = _schema_module()
         job = self.job()
         if not isinstance(request.data, dict):
-            raise ValidationError(["Send the schema document as a JSON object."])
+            raise ValidationError([_("Send the schema document as a JSON object.")])
         with self.audited():
-            from ..authentication import request_channel
-
             problems = module.apply_schema_document(
                 job, request.data, actor=request.user, channel=request_channel(request)
             )
