@@ -385,3 +385,48 @@ OIDC_TIMEOUT = 10
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?oidc=refused"
 if OIDC_ENABLED:
     AUTHENTICATION_BACKENDS += ["provisioning.security.oidc.PortalOIDCBackend"]
+# The REST API under /api/v1/ (issue 14): bearer API tokens or the browser's session (with CSRF),
+# the portal's roles, one error shape, cursor pagination, per-token throttling, OpenAPI 3.
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/minute")
+API_ANONYMOUS_THROTTLE_RATE = env.str("API_ANONYMOUS_THROTTLE_RATE", default="60/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "provisioning.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["provisioning.api.permissions.PortalRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["provisioning.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api": API_THROTTLE_RATE,
+        "api_anonymous": API_ANONYMOUS_THROTTLE_RATE,
+    },
+    "DEFAULT_PAGINATION_CLASS": "provisioning.api.pagination.NewestFirstCursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "provisioning.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "provisioning.api.schema.PortalAutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Provisioning Portal API",
+    "DESCRIPTION": "Applications, their provisioning jobs, logs, audit events and the directory "
+    "(shaped after Microsoft Graph's synchronization API). See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "JobStateEnum": "provisioning.choices.JobState",
+        "CycleStateEnum": "provisioning.choices.CycleState",
+        "LogStatusEnum": "provisioning.choices.LogStatus",
+        "ObjectTypeEnum": "provisioning.choices.ObjectType",
+        "ProvisioningStatusEnum": ["On", "Off"],
+    },
+}

@@ -16,6 +16,8 @@ urlpatterns = [
     path("oidc/authenticate/", oidc.SignInWithProvider.as_view(), name="oidc_authentication_init"),
     path("oidc/callback/", oidc.ProviderCallback.as_view(), name="oidc_authentication_callback"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("provisioning.api.urls")),
+    path("account/", include("provisioning.api.token_page")),
     path("", include("provisioning.urls")),
 ]
 

@@ -1,5 +1,6 @@
 """The domain model of DESIGN §3, one concept per module."""
 
+from .api_tokens import ApiToken
 from .applications import DEFAULT_ACCESS_ROLE, Application, AppRole, Assignment
 from .audit import AuditEvent
 from .changes import DirectoryChange
@@ -13,6 +14,7 @@ from .security import EncryptionSentinel, ExternalIdentity, ServiceHeartbeat
 from .target_schema import TargetAttribute
 
 __all__ = [
+    "ApiToken",
     "DEFAULT_ACCESS_ROLE",
     "AppRole",
     "Application",

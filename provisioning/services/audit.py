@@ -1,10 +1,27 @@
 """The one place that writes audit events (F25); values are redacted before they are stored."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from ..choices import AuditActivity
 from ..models import Application, AuditEvent
 from ..security.redaction import redact
+
+# The channel of the request being served, when a caller other than a page sets one (the API
+# sets "api:<token name>" around its service calls), so services record it without a parameter.
+_current_channel: ContextVar[str | None] = ContextVar("audit_channel", default=None)
+
+
+@contextmanager
+def audit_channel(channel: str) -> Iterator[None]:
+    """Every audit event recorded inside this block gets ``channel`` (unless one is passed)."""
+    token = _current_channel.set(channel)
+    try:
+        yield
+    finally:
+        _current_channel.reset(token)
 
 
 def record_audit(
@@ -15,7 +32,7 @@ def record_audit(
     target: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-    channel: str = "portal",
+    channel: str | None = None,
 ) -> AuditEvent:
     secret_names: tuple[str, ...] = ()
     if application is not None:
@@ -37,5 +54,5 @@ def record_audit(
         target=target,
         before=redact(before or {}, secret_names),
         after=redact(after or {}, secret_names),
-        channel=channel,
+        channel=channel or _current_channel.get() or "portal",
     )
