@@ -193,6 +193,19 @@ class Connector(abc.ABC):
             )
         raise ValueError(f"unsupported bulk method {operation.method!r}")
 
+    def begin_cycle(self) -> None:  # noqa: B027 - an optional hook
+        """Forget per-cycle state (request kinds stopped after repeated failures)."""
+
+    stopped_kinds: dict[str, str] = {}  # request kinds not sent any more this cycle
+
+    def apply_learnt(self, learnt: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Take what earlier cycles learnt about the target (the job's ``target_learnt``)."""
+
+    @property
+    def learnt(self) -> dict[str, Any]:
+        """What this connector learnt about the target, to keep for the next cycles."""
+        return {}
+
     def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
         """Release network resources."""
 

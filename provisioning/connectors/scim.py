@@ -10,7 +10,12 @@ Choices made against scim2-server 0.8.3 (our reference target):
 - PATCH answers 204 without a body; 200 with a body is accepted too.
 - Member removal uses one ``remove`` op per member with a ``members[value eq "id"]``
   path; the legacy Azure form (``remove`` on ``members`` with a value list) is
-  refused with 400 by RFC-strict servers.
+  refused with 400 by RFC-strict servers, while some targets refuse the filter form
+  (501) and take only Azure's. On 400/501 the other form is tried; the one that
+  worked is in :attr:`ScimConnector.learnt` (kept per job by the engine).
+- A kind of request (method and endpoint, e.g. ``POST /Users``) that failed with
+  HTTP 500 after its retries ``FAILING_KIND_AFTER`` times in a cycle is not sent
+  again in that cycle: later ones fail at once with ``TargetFailing``.
 - Bulk: the server announces ``maxOperations`` 1000 and ``maxPayloadSize`` 1 MiB
   and answers 413 above them; requests are chunked under both limits. Successful
   operations carry only a ``location`` (no resource), so the id is read from it.
@@ -77,6 +82,8 @@ MAX_LIST_PAGES = 100_000
 MAX_FIND_RESULTS = 1000
 MEMBER_OPS_PER_PATCH = 100
 DRY_RUN_RECORD_LIMIT = 10_000
+FAILING_KIND_AFTER = 3
+MEMBER_REMOVAL_FORMS = ("filter", "value")
 
 
 def validate_tenant_url(url: Any) -> str:
@@ -160,6 +167,7 @@ class ScimConnector(Connector):
             default_headers=headers,
             json_content_type=SCIM_CONTENT_TYPE,
             verify=verify,
+            retry_non_idempotent=False,  # a lost POST is resolved by a lookup, never resent
         )
         self._capability_overrides = dict(capability_overrides or {})
         unknown = set(self._capability_overrides) - {
@@ -168,6 +176,33 @@ class ScimConnector(Connector):
         if unknown:
             raise ValueError(f"unknown capability overrides: {sorted(unknown)}")
         self._capabilities: Capabilities | None = None
+        self._learnt: dict[str, Any] = {}
+        self.begin_cycle()
+
+    # -- what is learnt about the target, and per-cycle state --------------------
+
+    def apply_learnt(self, learnt: Mapping[str, Any]) -> None:
+        form = learnt.get("member_removal")
+        if form in MEMBER_REMOVAL_FORMS:
+            self._learnt["member_removal"] = form
+
+    @property
+    def learnt(self) -> dict[str, Any]:
+        return dict(self._learnt)
+
+    def begin_cycle(self) -> None:
+        """Forget the request kinds stopped in an earlier cycle."""
+        self._server_errors: dict[str, int] = {}
+        self.stopped_kinds: dict[str, str] = {}
+
+    @staticmethod
+    def _kind(method: str, url: str, base: str, params: Mapping[str, Any] | None) -> str:
+        path = url[len(base) :] if url.startswith(base) else urlsplit(url).path
+        segments = [s for s in path.split("/") if s]
+        shape = "/" + "/".join(segments[:1] + (["{id}"] if len(segments) > 1 else []))
+        if params and "filter" in params:
+            shape += "?filter"
+        return f"{method.upper()} {shape}"
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -197,9 +232,37 @@ class ScimConnector(Connector):
         json_body: Any = None,
         retry: RetryPolicy | None = None,
     ) -> HttpResponse:
-        return self.http.request(
-            method, url, params=self._params(params), json_body=json_body, retry=retry
-        )
+        kind = self._kind(method, url, self._base, params)
+        stopped = self.stopped_kinds.get(kind)
+        if stopped is not None:
+            raise TransientError(
+                _(
+                    "Not sent: the target failed with HTTP 500 on %(kind)s repeatedly in this "
+                    "cycle; such requests wait for the next cycle."
+                )
+                % {"kind": kind},
+                code="TargetFailing",
+                http_status=500,
+                detail=stopped,
+            )
+        if self._server_errors.get(kind):
+            retry = NO_RETRY  # it failed after all its retries once already in this cycle
+        try:
+            return self.http.request(
+                method, url, params=self._params(params), json_body=json_body, retry=retry
+            )
+        except TransientError as error:
+            if error.http_status == 500:
+                count = self._server_errors[kind] = self._server_errors.get(kind, 0) + 1
+                if count >= FAILING_KIND_AFTER:
+                    self.stopped_kinds[kind] = error.detail or error.message
+                    logger.warning(
+                        "the target failed with HTTP 500 on %s %d times; no more such "
+                        "requests in this cycle",
+                        kind,
+                        count,
+                    )
+            raise
 
     def _record(self, request: RecordedRequest) -> None:
         self.recorded_requests.append(request)
@@ -664,14 +727,39 @@ class ScimConnector(Connector):
 
             self._put_modified(GROUP, group_id, remove)
             return
+        form = self._learnt.get("member_removal") or "filter"
+        try:
+            self._remove_members_as(form, group_id, ids)
+        except BadRequestError as error:
+            if error.http_status not in (400, 501) or error.reason == "noTarget":
+                raise
+            other = "value" if form == "filter" else "filter"
+            try:
+                self._remove_members_as(other, group_id, ids)
+            except BadRequestError:
+                raise error from None
+            logger.info("the target refused the %s form of member removal; %s works", form, other)
+            self._learnt["member_removal"] = other
+            return
+        self._learnt["member_removal"] = form
+
+    def _remove_members_as(self, form: str, group_id: str, ids: list[str]) -> None:
+        """``filter``: one ``members[value eq "id"]`` op per member (RFC 7644);
+        ``value``: Azure's ``{"op": "remove", "path": "members", "value": [...]}``."""
         for start in range(0, len(ids), MEMBER_OPS_PER_PATCH):
-            operations = [
-                {
-                    "op": "remove",
-                    "path": f"members[value eq {scim_paths.filter_literal(member_id)}]",
-                }
-                for member_id in ids[start : start + MEMBER_OPS_PER_PATCH]
-            ]
+            chunk = ids[start : start + MEMBER_OPS_PER_PATCH]
+            if form == "value":
+                operations = [
+                    {"op": "remove", "path": "members", "value": [{"value": i} for i in chunk]}
+                ]
+            else:
+                operations = [
+                    {
+                        "op": "remove",
+                        "path": f"members[value eq {scim_paths.filter_literal(member_id)}]",
+                    }
+                    for member_id in chunk
+                ]
             self._patch("Groups", group_id, operations)
 
     # -- bulk --------------------------------------------------------------------

@@ -202,8 +202,7 @@ def start_scim_server(
             HOST,
             "--port",
             str(chosen),
-            "--bearer-token",
-            token,
+            f"--bearer-token={token}",  # one argument: a token may start with "-"
             *extra_args,
         ]
         process = subprocess.Popen(
