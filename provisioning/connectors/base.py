@@ -86,6 +86,9 @@ class Connector(abc.ABC):
     """Abstract target. Subclasses implement one protocol."""
 
     kind: str = ""
+    # A re-enable sends the whole representation: the target's disable may take more than
+    # `active` away (GoTo removes the licence and admin roles). SCIM sends only what changed.
+    reenable_with_full_representation: bool = True
 
     @abc.abstractmethod
     def test_connection(self, matching_attribute: str = "userName") -> ConnectionTestResult:

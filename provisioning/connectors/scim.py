@@ -119,6 +119,7 @@ class ScimConnector(Connector):
     """
 
     kind = "scim"
+    reenable_with_full_representation = False  # only what changed, and active (issue 9)
 
     def __init__(
         self,
@@ -862,11 +863,13 @@ class ScimConnector(Connector):
             answer = self._parse_json(response, "POST /Bulk")
             answered = answer.get("Operations")
             if not isinstance(answered, list):
-                raise BadRequestError(
+                error = BadRequestError(
                     _("The target answered POST /Bulk without operation results."),
                     code="MalformedResponse",
                     http_status=response.status,
                 )
+                error.outcome_unknown = True  # it may have applied them all
+                raise error
         except ConnectorError as error:
             if error.stops_job:
                 raise
@@ -898,15 +901,12 @@ class ScimConnector(Connector):
     def _bulk_result(self, operation: BulkOperation, item: dict[str, Any] | None) -> BulkResult:
         what = f"{operation.method.upper()} {operation.object_type} ({operation.bulk_id})"
         if item is None:
-            return BulkResult(
-                operation.bulk_id,
-                0,
-                operation.target_id,
-                error=BadRequestError(
-                    _("%(what)s: the target's bulk answer has no result for it.") % {"what": what},
-                    code="MalformedResponse",
-                ),
+            missing = BadRequestError(
+                _("%(what)s: the target's bulk answer has no result for it.") % {"what": what},
+                code="MalformedResponse",
             )
+            missing.outcome_unknown = True  # applied or not: the engine looks it up
+            return BulkResult(operation.bulk_id, 0, operation.target_id, error=missing)
         raw_status = item.get("status")
         if isinstance(raw_status, dict):  # drafts of RFC 7644 nested {"code": …}
             raw_status = raw_status.get("code")

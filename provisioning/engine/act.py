@@ -261,7 +261,7 @@ class ChunkSynchronizer:
         work.previous = dict(work.link.last_exported or {})
         work.changes = changed_attributes(desired, work.previous)
         if work.link.state == LinkState.DISABLED:
-            if getattr(self.ctx.connector, "reenable_with_full_representation", False):
+            if self.ctx.connector.reenable_with_full_representation:
                 # GoTo: a disable takes more than `active` away (the licence, admin roles).
                 work.changes = dict(desired)
             # Else only what changed, and `active`: one attribute the target does not take
@@ -490,6 +490,9 @@ class ChunkSynchronizer:
                 if error.stops_job:
                     raise
                 found = None  # the target cannot filter on externalId: match as usual
+            if found is not None:
+                # A target that ignores the filter must not make us link someone else's object.
+                found = [r for r in found if str(r.get("externalId")) == str(external_id)]
             if found is not None and len(found) == 1:
                 return MatchResult(
                     str(found[0]["id"]),
@@ -853,9 +856,18 @@ def _hold_removals(ctx: CycleContext, pending: list[tuple[str, "Work"]]) -> int:
     return len(pending)
 
 
+# SCIM error types that say the value is wrong, not that the attribute is unknown.
+VALUE_ERRORS = frozenset({"noTarget", "invalidValue", "uniqueness", "invalidSyntax", "tooMany"})
+
+
 def _refused_as_unsupported(error: ConnectorError) -> bool:
-    """A refusal that may be about one attribute: 501, or a 400 other than noTarget."""
-    return error.http_status in (400, 501) and error.reason != "noTarget" and not error.retryable
+    """A refusal that may be about an attribute the target does not support: 501, or a 400
+    whose SCIM error type is not about the value."""
+    if error.retryable:
+        return False
+    return error.http_status == 501 or (
+        error.http_status == 400 and error.reason not in VALUE_ERRORS
+    )
 
 
 def _names_attribute(error: ConnectorError, path: str) -> bool:

@@ -71,15 +71,20 @@ def sync_memberships(ctx: CycleContext, group_ids: list[uuid.UUID]) -> None:
         user_targets = _user_targets(ctx, {u for ids in members.values() for u in ids})
         plans = []
         candidates: set[str] = set()
+        read_from_target = set()
         for group_id, link in links.items():
             desired = {user_targets[u] for u in members.get(group_id, ()) if u in user_targets}
+            if "members" not in (link.last_exported or {}):
+                read_from_target.add(group_id)
             current = _current_members(ctx, link)
             plans.append((link, desired, current))
             candidates |= current - desired
         managed = _managed_user_targets(ctx, candidates) if candidates and not blocked else set()
         changed = []
         for link, desired, current in plans:
-            if _sync_group(ctx, link, desired, current, managed):
+            if _sync_group(ctx, link, desired, current, managed) or (
+                link.source_id in read_from_target
+            ):
                 changed.append(link)
         if ctx.recorder.persist:
             save_links([], changed)

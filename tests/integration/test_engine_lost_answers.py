@@ -136,3 +136,17 @@ def test_a_group_mapping_without_externalid_still_sends_it_on_create(app, scim, 
     assign(app, group)
     assert cycle(app, connector(), initial=True).state == CycleState.SUCCEEDED
     assert scim.all_resources("Groups")[0]["externalId"] == str(group.pk)
+
+
+def test_a_bulk_answer_without_results_is_resolved_operation_by_operation(
+    app, scim, connector, fault_proxy
+):
+    people = small_directory(app, users=6)
+    empty = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"], "Operations": []}
+    # The target applies every Bulk, and answers two of them with no operation results.
+    fault_proxy.inject(Fault.json(200, empty, after_upstream=True), method="POST", times=2)
+    result = cycle(app, connector(fault_proxy.url, capability_overrides=overrides(True)))
+    assert result.state == CycleState.SUCCEEDED, result.error
+    assert_converged(scim, people)
+    creates = ProvisioningLogEntry.objects.filter(cycle_id=result.pk, action="Create")
+    assert creates.filter(status="Success").count() == 6 + len(GROUP_NAMES)

@@ -207,7 +207,8 @@ def test_read_timeout_is_retried(echo, sleeps):
     http = HttpClient(timeout=(1.0, 0.2), retry=FAST, sleep=sleeps.append)
     echo.inject(Fault.delay(2.0))
     assert http.request("GET", echo.url).status == 200
-    assert echo.count() == 2
+    # At least one retry; a loaded machine may need more than one answer within 0.2 s.
+    assert 2 <= echo.count() <= FAST.max_attempts
     http.close()
 
 
