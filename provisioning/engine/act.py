@@ -449,6 +449,21 @@ class ChunkSynchronizer:
             self.fail(work, error.code, f"{describe_error(error)} ({lookup_error})", "")
             return
         if match.target_id is None:
+            if _may_be_in_flight(error):
+                # No answer at all (a timeout, a dropped connection, a gateway timeout): the
+                # target may still be working on it, so a second create now could race it.
+                # The next cycle looks it up again before it creates anything.
+                self.fail(
+                    work,
+                    error.code,
+                    _(
+                        "%(error)s The object was not found in the target yet; it is looked up "
+                        "again, before any new create, in a later cycle."
+                    )
+                    % {"error": describe_error(error)},
+                    _("Nothing to do: the next cycle resolves it."),
+                )
+                return
             try:
                 resource = self.ctx.connector.create(self.object_type, work.desired)
             except ConnectorError as again:
@@ -854,6 +869,14 @@ def _hold_removals(ctx: CycleContext, pending: list[tuple[str, "Work"]]) -> int:
     if ctx.recorder.persist:
         save_links([], changed)
     return len(pending)
+
+
+def _may_be_in_flight(error: ConnectorError) -> bool:
+    """True when no answer came back at all: the request may still be at work in the target."""
+    return error.http_status == 504 or (
+        error.http_status is None
+        and (error.code == "Timeout" or error.code.startswith("Connection"))
+    )
 
 
 # SCIM error types that say the value is wrong, not that the attribute is unknown.

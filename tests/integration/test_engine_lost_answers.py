@@ -13,6 +13,7 @@ from provisioning.models import GroupMembership, ProvisionedObject, Provisioning
 from tests.factories import DirectoryGroupFactory, DirectoryUserFactory, assign
 from tests.integration import test_engine_scim as engine
 from tests.support.fault_proxy import WRITES, Fault
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +151,25 @@ def test_a_bulk_answer_without_results_is_resolved_operation_by_operation(
     assert_converged(scim, people)
     creates = ProvisioningLogEntry.objects.filter(cycle_id=result.pk, action="Create")
     assert creates.filter(status="Success").count() == 6 + len(GROUP_NAMES)
+
+
+def test_a_create_still_in_flight_after_a_read_timeout_is_not_created_twice(
+    app, scim, connector, fault_proxy
+):
+    group = DirectoryGroupFactory(display_name="Slow")
+    assign(app, group)
+    # The proxy holds the create past the client's read timeout, then forwards it: when the
+    # engine looks it up, the target has not seen it yet.
+    fault_proxy.inject(Fault.delay(3), method="POST", path="/Groups")
+    slow = connector(fault_proxy.url, capability_overrides={"bulk": False}, timeout=(2.0, 1.0))
+    result = cycle(app, slow, initial=True)
+    assert result.state == CycleState.COMPLETED_WITH_FAILURES
+    wait_until(lambda: fault_proxy.count("POST", "/Groups", forwarded=True) == 1, timeout=30)
+    assert [g["displayName"] for g in scim.all_resources("Groups")] == ["Slow"]
+    result = cycle(app, connector(fault_proxy.url), initial=True)
+    assert result.state == CycleState.SUCCEEDED, result.error
+    assert [g["displayName"] for g in scim.all_resources("Groups")] == ["Slow"]
+    assert (
+        ProvisionedObject.objects.get(source_id=group.pk).target_id
+        == (scim.all_resources("Groups")[0]["id"])
+    )
