@@ -45,3 +45,12 @@ def test_nothing_learnt_shows_nothing(client, auditor):
     assert 'data-testid="target-learnt"' not in html
     assert unsupported_attributes(app.provisioning_job) == []
     assert member_removal_form(app.provisioning_job) is None
+
+
+def test_the_mapping_page_shows_the_unsupported_attributes_of_its_object_type(client, auditor):
+    app = make_application("scim", "Partial SCIM")
+    remember(app.provisioning_job, unsupported={"User": {"preferredLanguage"}})
+    users = client.get(reverse("attribute-mappings", args=[app.pk, "users"])).content.decode()
+    assert 'data-testid="unsupported-attributes"' in users and "preferredLanguage" in users
+    groups = client.get(reverse("attribute-mappings", args=[app.pk, "groups"])).content.decode()
+    assert 'data-testid="unsupported-attributes"' not in groups
