@@ -83,6 +83,8 @@ MAX_FIND_RESULTS = 1000
 MEMBER_OPS_PER_PATCH = 100
 DRY_RUN_RECORD_LIMIT = 10_000
 FAILING_KIND_AFTER = 3
+# A POST /Bulk answered with these applied nothing: the target does not take Bulk requests.
+BULK_REFUSED = frozenset({404, 405, 501})
 MEMBER_REMOVAL_FORMS = ("filter", "value")
 
 
@@ -853,6 +855,9 @@ class ScimConnector(Connector):
     def _send_bulk_chunk(
         self, chunk: list[tuple[BulkOperation, dict[str, Any], int]]
     ) -> dict[str, BulkResult]:
+        if not self.capabilities().bulk:  # refused earlier in this connector's life
+            results = Connector.bulk(self, [op for op, _wire, _size in chunk])
+            return {result.bulk_id: result for result in results}
         body = {
             "schemas": [scim_paths.BULK_REQUEST_SCHEMA],
             "Operations": [wire for _op, wire, _size in chunk],
@@ -873,6 +878,13 @@ class ScimConnector(Connector):
         except ConnectorError as error:
             if error.stops_job:
                 raise
+            if error.http_status in BULK_REFUSED and not error.outcome_unknown:
+                # The target announced Bulk but does not take it: nothing was applied, so the
+                # operations go one by one, and so does the rest of this connector's work.
+                logger.warning("the target refused POST /Bulk (%s); sending one by one", error)
+                self._capabilities = dataclasses.replace(self.capabilities(), bulk=False)
+                operations = [op for op, _wire, _size in chunk]
+                return {result.bulk_id: result for result in Connector.bulk(self, operations)}
             return {
                 op.bulk_id: BulkResult(
                     op.bulk_id, error.http_status or 0, op.target_id, error=error

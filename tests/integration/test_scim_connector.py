@@ -619,3 +619,22 @@ def test_connection_with_https_to_a_plain_http_port_reports_tls(scim, make_conne
     result = make_connector(f"https://127.0.0.1:{scim.port}/v2").test_connection()
     assert not result.ok
     assert "TLS" in result.message
+
+
+@pytest.mark.parametrize("status", [404, 405, 501])
+def test_a_target_refusing_bulk_gets_the_operations_one_by_one(
+    fault_proxy, scim, make_connector, status
+):
+    fault_proxy.inject(Fault.status(status), method="POST", path="/Bulk", times=None)
+    connector = make_connector(fault_proxy.url, capability_overrides={"bulk_max_operations": 2})
+    operations = [
+        BulkOperation("POST", "User", f"b{n}", data={"userName": f"one{n}@example.com"})
+        for n in range(5)
+    ]
+    results = connector.bulk(operations)
+    assert all(result.ok for result in results), [r.error for r in results]
+    assert fault_proxy.count("POST", "/Bulk") == 1
+    assert sorted(u["userName"] for u in scim.all_resources("Users")) == [
+        f"one{n}@example.com" for n in range(5)
+    ]
+    assert connector.capabilities().bulk is False
