@@ -234,6 +234,7 @@ class ScimConnector(Connector):
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         retry: RetryPolicy | None = None,
+        idempotent: bool | None = None,
     ) -> HttpResponse:
         kind = self._kind(method, url, self._base, params)
         stopped = self.stopped_kinds.get(kind)
@@ -252,7 +253,12 @@ class ScimConnector(Connector):
             retry = NO_RETRY  # it failed after all its retries once already in this cycle
         try:
             return self.http.request(
-                method, url, params=self._params(params), json_body=json_body, retry=retry
+                method,
+                url,
+                params=self._params(params),
+                json_body=json_body,
+                retry=retry,
+                idempotent=idempotent,
             )
         except TransientError as error:
             if error.http_status == 500:
@@ -649,7 +655,16 @@ class ScimConnector(Connector):
     ) -> dict[str, Any] | None:
         what = f"PATCH /{endpoint}/{target_id}"
         body = {"schemas": [scim_paths.PATCH_OP_SCHEMA], "Operations": operations}
-        response = self._request("PATCH", self._url(endpoint, target_id), json_body=body)
+        # Replace and remove converge when replayed, and so does adding group members (a
+        # member is there or not); adding an item to another multi-valued attribute (a work
+        # email) would add it twice: such a PATCH is not resent after a lost answer.
+        replayable = all(
+            str(op.get("op", "")).lower() != "add" or op.get("path") == "members"
+            for op in operations
+        )
+        response = self._request(
+            "PATCH", self._url(endpoint, target_id), json_body=body, idempotent=replayable
+        )
         self._raise_for_status(response, what)
         if response.status == 204 or not response.content.strip():
             return None

@@ -638,3 +638,22 @@ def test_a_target_refusing_bulk_gets_the_operations_one_by_one(
         f"one{n}@example.com" for n in range(5)
     ]
     assert connector.capabilities().bulk is False
+
+
+def test_a_patch_adding_an_item_is_not_replayed_after_a_lost_answer(
+    fault_proxy, scim, make_connector
+):
+    connector = make_connector(fault_proxy.url)
+    user = connector.create("User", {"userName": "item@example.com"})
+    # No work email yet: the replace answers noTarget, then the connector adds the item with
+    # an "add" operation, whose answer is lost.
+    fault_proxy.inject(Fault.lost_answer(502), method="PATCH", body='"op": "add"')
+    with pytest.raises(TransientError) as caught:
+        connector.update("User", user["id"], {'emails[type eq "work"].value': "w@example.com"})
+    assert caught.value.outcome_unknown
+    emails = scim.get_resource("Users", user["id"]).get("emails") or []
+    assert [e["value"] for e in emails] == ["w@example.com"]
+    # Resolving it: the same update again finds the item there and replaces it, adding nothing.
+    connector.update("User", user["id"], {'emails[type eq "work"].value': "w@example.com"})
+    emails = scim.get_resource("Users", user["id"]).get("emails") or []
+    assert [e["value"] for e in emails] == ["w@example.com"]
