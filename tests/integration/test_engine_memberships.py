@@ -249,3 +249,29 @@ def test_membership_lifecycle_disable_enable_unassign_delete(
         run()
         assert member_ids(scim, "Team") == set()
         assert fault_proxy.faults["respond:501"] == 0
+
+
+def test_a_target_whose_paging_misbehaves_is_matched_by_filter_and_keeps_its_members(
+    app, scim, connector, fault_proxy, requests_seen
+):
+    held = seed_target(scim, 30, foreign=0)
+    directory_for(app, 30)
+    # The listing of users repeats its first page whatever startIndex says.
+    page = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 170,
+        "Resources": [
+            {"id": "page-1", "userName": "held0@contoso.example", "schemas": [USER_SCHEMA]}
+        ],
+    }
+    fault_proxy.inject(
+        Fault.json(200, page), method="GET", path="/Users", query="count=1000", times=None
+    )
+    result = cycle(app, connector(fault_proxy.url), initial=True)
+    assert result.state == CycleState.SUCCEEDED, result.error
+    assert member_ids(scim, "Sales") == held
+    assert removals(requests_seen) == []
+    # One listing (two pages, then the loop is noticed), then one filtered GET per user.
+    searches = [r for r in fault_proxy.requests if r.method == "GET" and r.path.endswith("/Users")]
+    assert len(searches) <= 2 + 30
+    assert len(scim.all_resources("Users")) == 30
