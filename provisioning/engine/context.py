@@ -151,9 +151,10 @@ class CycleContext:
     @property
     def member_removal_blocked(self) -> bool:
         """True when too many user matches failed for any member removal to be trusted."""
-        attempts = self.match_attempts[ObjectType.USER]
+        # The share of the users this cycle looked at (linked ones need no match).
+        users = max(self.match_attempts[ObjectType.USER], self.recorder.counters.get("users", 0))
         failures = self.match_failures[ObjectType.USER]
-        return failures > 0 and failures > MATCH_FAILURE_SHARE * attempts
+        return failures > 0 and failures > MATCH_FAILURE_SHARE * users
 
 
 def load_mapping_rules(job: ProvisioningJob) -> dict[str, MappingRules]:

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 def sync_memberships(ctx: CycleContext, group_ids: list[uuid.UUID]) -> None:
     blocked = ctx.member_removal_blocked
     if blocked and group_ids:
-        attempts = ctx.match_attempts[ObjectType.USER]
+        attempts = max(ctx.match_attempts[ObjectType.USER], ctx.recorder.counters.get("users", 0))
         failures = ctx.match_failures[ObjectType.USER]
         logger.warning(
             "%d of %d user matches failed in this cycle: no member is removed from any group",
@@ -82,7 +82,7 @@ def sync_memberships(ctx: CycleContext, group_ids: list[uuid.UUID]) -> None:
         managed = _managed_user_targets(ctx, candidates) if candidates and not blocked else set()
         changed = []
         for link, desired, current in plans:
-            if _sync_group(ctx, link, desired, current, managed) or (
+            if _sync_group(ctx, link, desired, current, managed, blocked) or (
                 link.source_id in read_from_target
             ):
                 changed.append(link)
@@ -143,6 +143,7 @@ def _sync_group(
     desired: set[str],
     known: set[str],
     managed: set[str],
+    blocked: bool = False,
 ) -> bool:
     """Send the membership difference for one group; True when the link changed.
 
@@ -155,11 +156,17 @@ def _sync_group(
     current = known - ctx.deleted_user_targets
     to_add = sorted(desired - current)
     to_remove = sorted(m for m in current - desired if m in managed)
+    # Removals withheld by a cycle whose matching failed: the group is due again next cycle.
+    retry_at = ctx.now if blocked and current - desired else None
     if not to_add and not to_remove:
+        changed = False
         if current != set(exported.get("members") or []):
             link.last_exported = {**exported, "members": sorted(current)}
-            return True
-        return False
+            changed = True
+        if link.failure_count == 0 and link.next_retry_at != retry_at:
+            link.next_retry_at = retry_at
+            changed = True
+        return changed
     display = ""
     try:
         for batch in chunked(to_add, MEMBERS_PER_REQUEST):
@@ -189,7 +196,7 @@ def _sync_group(
         )
         return True
     link.last_exported = {**exported, "members": sorted((current | set(to_add)) - set(to_remove))}
-    link.failure_count, link.last_error, link.next_retry_at = 0, "", None
+    link.failure_count, link.last_error, link.next_retry_at = 0, "", retry_at
     ctx.recorder.log(
         object_type=ObjectType.GROUP,
         source_id=link.source_id,

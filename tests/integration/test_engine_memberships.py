@@ -275,3 +275,36 @@ def test_a_target_whose_paging_misbehaves_is_matched_by_filter_and_keeps_its_mem
     searches = [r for r in fault_proxy.requests if r.method == "GET" and r.path.endswith("/Users")]
     assert len(searches) <= 2 + 30
     assert len(scim.all_resources("Users")) == 30
+
+
+def test_removals_withheld_by_a_failed_matching_are_made_by_the_next_cycle(
+    app, scim, connector, fault_proxy, requests_seen
+):
+    team = DirectoryGroupFactory(display_name="Team")
+    people = [
+        DirectoryUserFactory(user_principal_name=f"t{number}@contoso.example")
+        for number in range(6)
+    ]
+    for person in people:
+        GroupMembership.objects.create(group=team, member_user=person)
+    assign(app, team)
+    assert cycle(app, connector(fault_proxy.url)).state == CycleState.SUCCEEDED
+    leaver = target_users(scim)["t0@contoso.example"]["id"]
+    # t0 leaves Team; a newcomer's lookups fail (filtered GETs and the listing alike).
+    GroupMembership.objects.filter(group=team, member_user=people[0]).delete()
+    GroupMembership.objects.create(
+        group=team, member_user=DirectoryUserFactory(user_principal_name="new@contoso.example")
+    )
+    fault_proxy.inject(Fault.status(500), method="GET", path="/Users", query="new", times=None)
+    fault_proxy.inject(Fault.status(500), method="GET", path="/Users", query="count=1000")
+    fault_proxy.inject(Fault.status(500), method="GET", path="/Users", query="count=1000", times=3)
+    result = cycle(app, connector(fault_proxy.url))
+    assert result.state == CycleState.COMPLETED_WITH_FAILURES
+    assert leaver in member_ids(scim, "Team")  # withheld: the matching mostly failed
+    # The next cycle, with no directory change and the target well again, removes it.
+    fault_proxy.clear()
+    result = cycle(app, connector(fault_proxy.url))
+    assert result.state != CycleState.FAILED, result.error
+    assert leaver not in member_ids(scim, "Team")
+    result = cycle(app, connector(fault_proxy.url))
+    assert result.counters.get("groups", 0) == 0  # no longer due
