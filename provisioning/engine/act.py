@@ -220,6 +220,20 @@ class ChunkSynchronizer:
             except ConnectorError as error:
                 self.fail_with_connector_error(work, error)
                 return work
+            if match.target_id is None and link is not None and link.failure_count:
+                # An earlier create of this object may have reached the target unanswered (and
+                # the object renamed since): what it sent as externalId still finds it.
+                external_id = desired.get("externalId")
+                if external_id in (None, "") and self.object_type == ObjectType.GROUP:
+                    external_id = str(obj.source_id)
+                try:
+                    match = self.find_by_external_id(external_id) or match
+                except AmbiguousMatch as error:
+                    self.fail(work, "AmbiguousMatch", str(error), "")
+                    return work
+                except ConnectorError as error:
+                    self.fail_with_connector_error(work, error)
+                    return work
             if match.target_id is None:
                 work.steps.append(Step("Match", LogStatus.SUCCESS, match.detail))
                 if not mapping.action_create:
@@ -497,7 +511,13 @@ class ChunkSynchronizer:
 
     def lookup(self, desired: dict[str, Any]) -> MatchResult:
         """Find an object this engine may have created: by externalId, else by matching."""
-        external_id = desired.get("externalId")
+        found = self.find_by_external_id(desired.get("externalId"))
+        if found is not None:
+            return found
+        return match_by_attributes(self.ctx.connector, self.object_type, self.rules.rules, desired)
+
+    def find_by_external_id(self, external_id: Any) -> MatchResult | None:
+        """The one target object carrying ``external_id`` (what the engine sends on create)."""
         if external_id not in (None, ""):
             try:
                 found = self.ctx.connector.find(self.object_type, "externalId", external_id)
@@ -519,7 +539,7 @@ class ChunkSynchronizer:
                     _("%(count)d target objects have externalId = “%(value)s”")
                     % {"count": len(found), "value": external_id}
                 )
-        return match_by_attributes(self.ctx.connector, self.object_type, self.rules.rules, desired)
+        return None
 
     def update_partially(self, work: Work, error: ConnectorError) -> None:
         """A PATCH refused because of attributes the target does not support (501, or 400

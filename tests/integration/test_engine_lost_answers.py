@@ -173,3 +173,21 @@ def test_a_create_still_in_flight_after_a_read_timeout_is_not_created_twice(
         ProvisionedObject.objects.get(source_id=group.pk).target_id
         == (scim.all_resources("Groups")[0]["id"])
     )
+
+
+def test_a_group_renamed_after_its_create_went_unanswered_is_found_by_externalid(
+    app, scim, connector, fault_proxy
+):
+    group = DirectoryGroupFactory(display_name="Before")
+    assign(app, group)
+    fault_proxy.inject(Fault.delay(3), method="POST", path="/Groups")
+    slow = connector(fault_proxy.url, capability_overrides={"bulk": False}, timeout=(2.0, 1.0))
+    assert cycle(app, slow, initial=True).state == CycleState.COMPLETED_WITH_FAILURES
+    wait_until(lambda: fault_proxy.count("POST", "/Groups", forwarded=True) == 1, timeout=30)
+    group.display_name = "After"
+    group.save()
+    result = cycle(app, connector(fault_proxy.url), initial=True)
+    assert result.state == CycleState.SUCCEEDED, result.error
+    groups = scim.all_resources("Groups")
+    assert [g["displayName"] for g in groups] == ["After"]
+    assert ProvisionedObject.objects.get(source_id=group.pk).target_id == groups[0]["id"]
