@@ -86,6 +86,9 @@ class Connector(abc.ABC):
     """Abstract target. Subclasses implement one protocol."""
 
     kind: str = ""
+    # A re-enable sends the whole representation: the target's disable may take more than
+    # `active` away (GoTo removes the licence and admin roles). SCIM sends only what changed.
+    reenable_with_full_representation: bool = True
 
     @abc.abstractmethod
     def test_connection(self, matching_attribute: str = "userName") -> ConnectionTestResult:
@@ -192,6 +195,19 @@ class Connector(abc.ABC):
                 error=error,
             )
         raise ValueError(f"unsupported bulk method {operation.method!r}")
+
+    def begin_cycle(self) -> None:  # noqa: B027 - an optional hook
+        """Forget per-cycle state (request kinds stopped after repeated failures)."""
+
+    stopped_kinds: dict[str, str] = {}  # request kinds not sent any more this cycle
+
+    def apply_learnt(self, learnt: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Take what earlier cycles learnt about the target (the job's ``target_learnt``)."""
+
+    @property
+    def learnt(self) -> dict[str, Any]:
+        """What this connector learnt about the target, to keep for the next cycles."""
+        return {}
 
     def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
         """Release network resources."""

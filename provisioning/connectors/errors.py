@@ -3,7 +3,8 @@
 The engine reacts to the *kind* of error, never to a target's wording:
 
 - :class:`TransientError`: try again later (429, 5xx, timeouts, resets) once the
-  connector's own bounded retries are spent.
+  connector's own bounded retries are spent. With ``outcome_unknown`` set, a
+  create's answer was lost: the object may exist now, look it up before any resend.
 - :class:`NotFoundError`: the linked target object is gone; re-match or re-create.
 - :class:`AlreadyExistsError`: 409 on create; look the object up and link it.
 - :class:`BadRequestError`: this one object failed (400, 412, 422, a malformed
@@ -58,6 +59,8 @@ class ConnectorError(Exception):
     default_code = "ConnectorError"
     retryable = False
     stops_job = False
+    # Set on a write whose answer was lost: the target may or may not have applied it.
+    outcome_unknown = False
 
     def __init__(
         self,

@@ -10,7 +10,12 @@ Choices made against scim2-server 0.8.3 (our reference target):
 - PATCH answers 204 without a body; 200 with a body is accepted too.
 - Member removal uses one ``remove`` op per member with a ``members[value eq "id"]``
   path; the legacy Azure form (``remove`` on ``members`` with a value list) is
-  refused with 400 by RFC-strict servers.
+  refused with 400 by RFC-strict servers, while some targets refuse the filter form
+  (501) and take only Azure's. On 400/501 the other form is tried; the one that
+  worked is in :attr:`ScimConnector.learnt` (kept per job by the engine).
+- A kind of request (method and endpoint, e.g. ``POST /Users``) that failed with
+  HTTP 500 after its retries ``FAILING_KIND_AFTER`` times in a cycle is not sent
+  again in that cycle: later ones fail at once with ``TargetFailing``.
 - Bulk: the server announces ``maxOperations`` 1000 and ``maxPayloadSize`` 1 MiB
   and answers 413 above them; requests are chunked under both limits. Successful
   operations carry only a ``location`` (no resource), so the id is read from it.
@@ -79,6 +84,10 @@ MAX_LIST_PAGES = 100_000
 MAX_FIND_RESULTS = 1000
 MEMBER_OPS_PER_PATCH = 100
 DRY_RUN_RECORD_LIMIT = 10_000
+FAILING_KIND_AFTER = 3
+# A POST /Bulk answered with these applied nothing: the target does not take Bulk requests.
+BULK_REFUSED = frozenset({404, 405, 501})
+MEMBER_REMOVAL_FORMS = ("filter", "value")
 
 
 def validate_tenant_url(url: Any) -> str:
@@ -114,6 +123,7 @@ class ScimConnector(Connector):
     """
 
     kind = "scim"
+    reenable_with_full_representation = False  # only what changed, and active (issue 9)
 
     def __init__(
         self,
@@ -162,6 +172,7 @@ class ScimConnector(Connector):
             default_headers=headers,
             json_content_type=SCIM_CONTENT_TYPE,
             verify=verify,
+            retry_non_idempotent=False,  # a lost POST is resolved by a lookup, never resent
         )
         self._capability_overrides = dict(capability_overrides or {})
         unknown = set(self._capability_overrides) - {
@@ -170,6 +181,33 @@ class ScimConnector(Connector):
         if unknown:
             raise ValueError(f"unknown capability overrides: {sorted(unknown)}")
         self._capabilities: Capabilities | None = None
+        self._learnt: dict[str, Any] = {}
+        self.begin_cycle()
+
+    # -- what is learnt about the target, and per-cycle state --------------------
+
+    def apply_learnt(self, learnt: Mapping[str, Any]) -> None:
+        form = learnt.get("member_removal")
+        if form in MEMBER_REMOVAL_FORMS:
+            self._learnt["member_removal"] = form
+
+    @property
+    def learnt(self) -> dict[str, Any]:
+        return dict(self._learnt)
+
+    def begin_cycle(self) -> None:
+        """Forget the request kinds stopped in an earlier cycle."""
+        self._server_errors: dict[str, int] = {}
+        self.stopped_kinds: dict[str, str] = {}
+
+    @staticmethod
+    def _kind(method: str, url: str, base: str, params: Mapping[str, Any] | None) -> str:
+        path = url[len(base) :] if url.startswith(base) else urlsplit(url).path
+        segments = [s for s in path.split("/") if s]
+        shape = "/" + "/".join(segments[:1] + (["{id}"] if len(segments) > 1 else []))
+        if params and "filter" in params:
+            shape += "?filter"
+        return f"{method.upper()} {shape}"
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -198,10 +236,44 @@ class ScimConnector(Connector):
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         retry: RetryPolicy | None = None,
+        idempotent: bool | None = None,
     ) -> HttpResponse:
-        return self.http.request(
-            method, url, params=self._params(params), json_body=json_body, retry=retry
-        )
+        kind = self._kind(method, url, self._base, params)
+        stopped = self.stopped_kinds.get(kind)
+        if stopped is not None:
+            raise TransientError(
+                _(
+                    "Not sent: the target failed with HTTP 500 on %(kind)s repeatedly in this "
+                    "cycle; such requests wait for the next cycle."
+                )
+                % {"kind": kind},
+                code="TargetFailing",
+                http_status=500,
+                detail=stopped,
+            )
+        if self._server_errors.get(kind):
+            retry = NO_RETRY  # it failed after all its retries once already in this cycle
+        try:
+            return self.http.request(
+                method,
+                url,
+                params=self._params(params),
+                json_body=json_body,
+                retry=retry,
+                idempotent=idempotent,
+            )
+        except TransientError as error:
+            if error.http_status == 500:
+                count = self._server_errors[kind] = self._server_errors.get(kind, 0) + 1
+                if count >= FAILING_KIND_AFTER:
+                    self.stopped_kinds[kind] = error.detail or error.message
+                    logger.warning(
+                        "the target failed with HTTP 500 on %s %d times; no more such "
+                        "requests in this cycle",
+                        kind,
+                        count,
+                    )
+            raise
 
     def _record(self, request: RecordedRequest) -> None:
         self.recorded_requests.append(request)
@@ -585,7 +657,16 @@ class ScimConnector(Connector):
     ) -> dict[str, Any] | None:
         what = f"PATCH /{endpoint}/{target_id}"
         body = {"schemas": [scim_paths.PATCH_OP_SCHEMA], "Operations": operations}
-        response = self._request("PATCH", self._url(endpoint, target_id), json_body=body)
+        # Replace and remove converge when replayed, and so does adding group members (a
+        # member is there or not); adding an item to another multi-valued attribute (a work
+        # email) would add it twice: such a PATCH is not resent after a lost answer.
+        replayable = all(
+            str(op.get("op", "")).lower() != "add" or op.get("path") == "members"
+            for op in operations
+        )
+        response = self._request(
+            "PATCH", self._url(endpoint, target_id), json_body=body, idempotent=replayable
+        )
         self._raise_for_status(response, what)
         if response.status == 204 or not response.content.strip():
             return None
@@ -666,14 +747,39 @@ class ScimConnector(Connector):
 
             self._put_modified(GROUP, group_id, remove)
             return
+        form = self._learnt.get("member_removal") or "filter"
+        try:
+            self._remove_members_as(form, group_id, ids)
+        except BadRequestError as error:
+            if error.http_status not in (400, 501) or error.reason == "noTarget":
+                raise
+            other = "value" if form == "filter" else "filter"
+            try:
+                self._remove_members_as(other, group_id, ids)
+            except BadRequestError:
+                raise error from None
+            logger.info("the target refused the %s form of member removal; %s works", form, other)
+            self._learnt["member_removal"] = other
+            return
+        self._learnt["member_removal"] = form
+
+    def _remove_members_as(self, form: str, group_id: str, ids: list[str]) -> None:
+        """``filter``: one ``members[value eq "id"]`` op per member (RFC 7644);
+        ``value``: Azure's ``{"op": "remove", "path": "members", "value": [...]}``."""
         for start in range(0, len(ids), MEMBER_OPS_PER_PATCH):
-            operations = [
-                {
-                    "op": "remove",
-                    "path": f"members[value eq {scim_paths.filter_literal(member_id)}]",
-                }
-                for member_id in ids[start : start + MEMBER_OPS_PER_PATCH]
-            ]
+            chunk = ids[start : start + MEMBER_OPS_PER_PATCH]
+            if form == "value":
+                operations = [
+                    {"op": "remove", "path": "members", "value": [{"value": i} for i in chunk]}
+                ]
+            else:
+                operations = [
+                    {
+                        "op": "remove",
+                        "path": f"members[value eq {scim_paths.filter_literal(member_id)}]",
+                    }
+                    for member_id in chunk
+                ]
             self._patch("Groups", group_id, operations)
 
     # -- bulk --------------------------------------------------------------------
@@ -766,6 +872,9 @@ class ScimConnector(Connector):
     def _send_bulk_chunk(
         self, chunk: list[tuple[BulkOperation, dict[str, Any], int]]
     ) -> dict[str, BulkResult]:
+        if not self.capabilities().bulk:  # refused earlier in this connector's life
+            results = Connector.bulk(self, [op for op, _wire, _size in chunk])
+            return {result.bulk_id: result for result in results}
         body = {
             "schemas": [scim_paths.BULK_REQUEST_SCHEMA],
             "Operations": [wire for _op, wire, _size in chunk],
@@ -776,14 +885,23 @@ class ScimConnector(Connector):
             answer = self._parse_json(response, "POST /Bulk")
             answered = answer.get("Operations")
             if not isinstance(answered, list):
-                raise BadRequestError(
+                error = BadRequestError(
                     _("The target answered POST /Bulk without operation results."),
                     code="MalformedResponse",
                     http_status=response.status,
                 )
+                error.outcome_unknown = True  # it may have applied them all
+                raise error
         except ConnectorError as error:
             if error.stops_job:
                 raise
+            if error.http_status in BULK_REFUSED and not error.outcome_unknown:
+                # The target announced Bulk but does not take it: nothing was applied, so the
+                # operations go one by one, and so does the rest of this connector's work.
+                logger.warning("the target refused POST /Bulk (%s); sending one by one", error)
+                self._capabilities = dataclasses.replace(self.capabilities(), bulk=False)
+                operations = [op for op, _wire, _size in chunk]
+                return {result.bulk_id: result for result in Connector.bulk(self, operations)}
             return {
                 op.bulk_id: BulkResult(
                     op.bulk_id, error.http_status or 0, op.target_id, error=error
@@ -814,15 +932,12 @@ class ScimConnector(Connector):
         what = f"{operation.method.upper()} {operation.object_type} {operation.target_id or ''}"
         what = what.strip()
         if item is None:
-            return BulkResult(
-                operation.bulk_id,
-                0,
-                operation.target_id,
-                error=BadRequestError(
-                    _("%(what)s: the target's bulk answer has no result for it.") % {"what": what},
-                    code="MalformedResponse",
-                ),
+            missing = BadRequestError(
+                _("%(what)s: the target's bulk answer has no result for it.") % {"what": what},
+                code="MalformedResponse",
             )
+            missing.outcome_unknown = True  # applied or not: the engine looks it up
+            return BulkResult(operation.bulk_id, 0, operation.target_id, error=missing)
         raw_status = item.get("status")
         if isinstance(raw_status, dict):  # drafts of RFC 7644 nested {"code": …}
             raw_status = raw_status.get("code")

@@ -211,13 +211,7 @@ class ChunkSynchronizer:
 
         if not linked:
             try:
-                match = match_by_attributes(
-                    self.ctx.connector,
-                    self.object_type,
-                    self.rules.rules,
-                    desired,
-                    self.ctx.target_index(self.object_type),
-                )
+                match = self.ctx.find_match(self.object_type, self.rules.rules, desired)
             except AmbiguousMatch as error:
                 self.fail(
                     work,
@@ -231,6 +225,20 @@ class ChunkSynchronizer:
             except ConnectorError as error:
                 self.fail_with_connector_error(work, error)
                 return work
+            if match.target_id is None and link is not None and link.failure_count:
+                # An earlier create of this object may have reached the target unanswered (and
+                # the object renamed since): what it sent as externalId still finds it.
+                external_id = desired.get("externalId")
+                if external_id in (None, "") and self.object_type == ObjectType.GROUP:
+                    external_id = str(obj.source_id)
+                try:
+                    match = self.find_by_external_id(external_id) or match
+                except AmbiguousMatch as error:
+                    self.fail(work, "AmbiguousMatch", str(error), "")
+                    return work
+                except ConnectorError as error:
+                    self.fail_with_connector_error(work, error)
+                    return work
             if match.target_id is None:
                 work.steps.append(Step("Match", LogStatus.SUCCESS, match.detail))
                 if not mapping.action_create:
@@ -245,6 +253,10 @@ class ChunkSynchronizer:
                     )
                     return work
                 work.action, work.log_action = "create", LogAction.CREATE
+                if self.object_type == ObjectType.GROUP and "externalId" not in desired:
+                    # Groups have no unique name in most targets: the directory id sent as
+                    # externalId is what finds a group whose create answer was lost.
+                    desired["externalId"] = str(obj.source_id)
                 work.desired = desired
                 work.changes = desired
                 return work
@@ -270,11 +282,16 @@ class ChunkSynchronizer:
         work.previous = dict(work.link.last_exported or {})
         work.changes = changed_attributes(desired, work.previous, self.is_secret_path)
         if work.link.state == LinkState.DISABLED:
-            # Re-enable with the whole representation: a disable may have taken more than
-            # `active` away (GoTo removes the licence and the admin roles).
-            work.changes = dict(desired)
+            if self.ctx.connector.reenable_with_full_representation:
+                # GoTo: a disable takes more than `active` away (the licence, admin roles).
+                work.changes = dict(desired)
+            # Else only what changed, and `active`: one attribute the target does not take
+            # must not block the re-enable (issue 9).
             if "active" in self.rules.paths:
                 work.changes["active"] = desired.get("active", True)
+        unsupported = self.ctx.known_unsupported.get(self.object_type, set())
+        if unsupported:
+            work.changes = {k: v for k, v in work.changes.items() if k not in unsupported}
         if not work.changes:
             self.ctx.recorder.count("unchanged")
             if work.link.state == LinkState.FAILED or work.link.failure_count:
@@ -354,7 +371,14 @@ class ChunkSynchronizer:
             return
         if error.stops_job:
             raise StopCycle(error)
-        if isinstance(error, AlreadyExistsError) and work.action == "create":
+        if error.outcome_unknown and work.action == "create":
+            self.recover_lost_create(work, error)
+        elif error.outcome_unknown and work.action == "update":
+            # A PATCH replays harmlessly: send it again, on its own.
+            self.update_now(work, work.previous)
+        elif work.action == "update" and _refused_as_unsupported(error) and work.changes:
+            self.update_partially(work, error)
+        elif isinstance(error, AlreadyExistsError) and work.action == "create":
             self.recover_conflict(work, error)
         elif isinstance(error, NotFoundError) and work.action == "update":
             self.recover_missing(work)
@@ -400,6 +424,8 @@ class ChunkSynchronizer:
 
     def updated(self, work: Work) -> None:
         link = work.link
+        if link.state == LinkState.DISABLED and self.object_type == ObjectType.USER:
+            self.ctx.membership_users.add(work.obj.source_id)  # enabled again: its groups back
         exported = dict(link.last_exported or {})
         exported.update(work.changes)
         self.set_exported(link, exported)
@@ -441,6 +467,192 @@ class ChunkSynchronizer:
             self.object_type, match.resource or {}, list(work.desired)
         )
         self.update_now(work, current)
+
+    def recover_lost_create(self, work: Work, error: ConnectorError) -> None:
+        """The create's answer was lost: never resend blindly, look the object up first.
+
+        Found (by externalId, then the matching attributes): link it, bring it up to date and
+        log the Create. Not found: create it once more (a POST is never retried), and if that
+        answer is lost too, escrow the object; the next cycle matches before it creates.
+        """
+        work.steps.append(
+            Step(
+                "Action",
+                LogStatus.WARNING,
+                _("The answer to the create was lost (%(code)s); looking the object up")
+                % {"code": error.code},
+            )
+        )
+        try:
+            match = self.lookup(work.desired)
+        except (AmbiguousMatch, ConnectorError) as lookup_error:
+            if isinstance(lookup_error, ConnectorError) and lookup_error.stops_job:
+                raise StopCycle(lookup_error) from lookup_error
+            self.fail(work, error.code, f"{describe_error(error)} ({lookup_error})", "")
+            return
+        if match.target_id is None:
+            if _may_be_in_flight(error):
+                # No answer at all (a timeout, a dropped connection, a gateway timeout): the
+                # target may still be working on it, so a second create now could race it.
+                # The next cycle looks it up again before it creates anything.
+                self.fail(
+                    work,
+                    error.code,
+                    _(
+                        "%(error)s The object was not found in the target yet; it is looked up "
+                        "again, before any new create, in a later cycle."
+                    )
+                    % {"error": describe_error(error)},
+                    _("Nothing to do: the next cycle resolves it."),
+                )
+                return
+            try:
+                resource = self.ctx.connector.create(self.object_type, work.desired)
+            except ConnectorError as again:
+                if again.stops_job:
+                    raise StopCycle(again) from again
+                if isinstance(again, AlreadyExistsError):
+                    self.recover_conflict(work, again)
+                else:
+                    self.fail_with_connector_error(work, again)
+                return
+            self.created(work, resource.get("id", ""))
+            return
+        work.steps.append(Step("Match", LogStatus.SUCCESS, match.detail))
+        current = self.ctx.connector.read_attributes(
+            self.object_type, match.resource or {}, list(work.desired)
+        )
+        changes = changed_attributes(work.desired, current)
+        if changes:
+            try:
+                self.ctx.connector.update(self.object_type, match.target_id, changes, work.desired)
+            except ConnectorError as update_error:
+                if update_error.stops_job:
+                    raise StopCycle(update_error) from update_error
+                self.link_to(work, match)
+                self.fail_with_connector_error(work, update_error)
+                return
+        self.created(work, match.target_id)
+        if self.object_type == ObjectType.GROUP:
+            members = self.ctx.connector.member_ids(match.resource or {})
+            work.link.last_exported["members"] = sorted(members)
+
+    def lookup(self, desired: dict[str, Any]) -> MatchResult:
+        """Find an object this engine may have created: by externalId, else by matching."""
+        found = self.find_by_external_id(desired.get("externalId"))
+        if found is not None:
+            return found
+        return match_by_attributes(self.ctx.connector, self.object_type, self.rules.rules, desired)
+
+    def find_by_external_id(self, external_id: Any) -> MatchResult | None:
+        """The one target object carrying ``external_id`` (what the engine sends on create)."""
+        if external_id not in (None, ""):
+            try:
+                found = self.ctx.connector.find(self.object_type, "externalId", external_id)
+            except ConnectorError as error:
+                if error.stops_job:
+                    raise
+                found = None  # the target cannot filter on externalId: match as usual
+            if found is not None:
+                # A target that ignores the filter must not make us link someone else's object.
+                found = [r for r in found if str(r.get("externalId")) == str(external_id)]
+            if found is not None and len(found) == 1:
+                return MatchResult(
+                    str(found[0]["id"]),
+                    found[0],
+                    _("Found by externalId = “%(value)s”") % {"value": external_id},
+                )
+            if found:
+                raise AmbiguousMatch(
+                    _("%(count)d target objects have externalId = “%(value)s”")
+                    % {"count": len(found), "value": external_id}
+                )
+        return None
+
+    def update_partially(self, work: Work, error: ConnectorError) -> None:
+        """A PATCH refused because of attributes the target does not support (501, or 400
+        naming the attribute): send the rest without them and remember them for the job."""
+        changes = dict(work.changes)
+        named = [p for p in changes if _names_attribute(error, p)]
+        refused: list[str] = []
+        other_error: ConnectorError | None = None
+        if len(named) == 1 and len(changes) > 1:
+            refused = named
+            rest = {k: v for k, v in changes.items() if k not in refused}
+            try:
+                self.ctx.connector.update(self.object_type, work.link.target_id, rest, None)
+            except ConnectorError as again:
+                if again.stops_job:
+                    raise StopCycle(again) from again
+                other_error = again
+        elif len(changes) == 1:
+            if error.http_status == 501 or named:
+                refused = list(changes)
+            else:
+                self.fail_with_connector_error(work, error)
+                return
+        elif len(changes) > 1:
+            # Which attribute is unknown: one operation at a time.
+            for path, value in changes.items():
+                try:
+                    self.ctx.connector.update(
+                        self.object_type, work.link.target_id, {path: value}, None
+                    )
+                except ConnectorError as one:
+                    if one.stops_job:
+                        raise StopCycle(one) from one
+                    if _refused_as_unsupported(one) and (
+                        one.http_status == 501 or _names_attribute(one, path) or len(changes) == 1
+                    ):
+                        refused.append(path)
+                    else:
+                        other_error = one
+        else:
+            self.fail_with_connector_error(work, error)
+            return
+        for path in refused:
+            self.note_unsupported(work, path, error)
+        sent = {k: v for k, v in changes.items() if k not in refused}
+        if other_error is not None:
+            self.fail_with_connector_error(work, other_error)
+            return
+        work.changes = sent
+        self.updated(work)
+
+    def note_unsupported(self, work: Work, path: str, error: ConnectorError) -> None:
+        """Log an attribute the target refuses, once per job and attribute (a warning)."""
+        known = self.ctx.known_unsupported.setdefault(self.object_type, set())
+        work.steps.append(
+            Step(
+                "Action",
+                LogStatus.WARNING,
+                _("The target does not support %(attribute)s; it is no longer sent")
+                % {"attribute": path},
+            )
+        )
+        if path in known:
+            return
+        known.add(path)
+        self.ctx.unsupported.setdefault(self.object_type, set()).add(path)
+        self.ctx.recorder.log(
+            object_type=self.object_type,
+            source_id=work.obj.source_id,
+            display=work.obj.display or str(work.obj.source_id),
+            target_id=work.target_id,
+            action=LogAction.OTHER,
+            status=LogStatus.WARNING,
+            steps=[*work.steps],
+            error_code=error.code,
+            reason=_(
+                "The target does not support the attribute %(attribute)s (%(error)s); "
+                "it is left out of what this job sends."
+            )
+            % {"attribute": path, "error": error.message},
+            recommendation=_(
+                "Remove the attribute from the mapping, or check the target's configuration."
+            ),
+            started=work.started,
+        )
 
     def recover_missing(self, work: Work) -> None:
         """404 on a linked object: match it again, else create it again."""
@@ -515,6 +727,8 @@ class ChunkSynchronizer:
         exported = dict(previous)
         exported["active"] = False
         self.set_exported(link, exported, state=LinkState.DISABLED)
+        if self.object_type == ObjectType.USER:
+            self.ctx.membership_users.add(work.obj.source_id)  # disabled: out of its groups
         reason = next((s.detail for s in work.steps if s.name == "Scope"), "")
         work.steps.append(
             Step("Action", LogStatus.SUCCESS, _("Disabled: %(reason)s") % {"reason": reason})
@@ -529,6 +743,10 @@ class ChunkSynchronizer:
 
     def delete(self, work: Work) -> None:
         try:
+            if self.object_type == ObjectType.USER:
+                from .memberships import remove_user_from_groups
+
+                remove_user_from_groups(self.ctx, work.link.target_id)
             self.ctx.connector.delete(self.object_type, work.link.target_id)
         except ConnectorError as error:
             if error.stops_job:
@@ -705,6 +923,34 @@ def _hold_removals(ctx: CycleContext, pending: list[tuple[str, "Work"]]) -> int:
     if ctx.recorder.persist:
         save_links([], changed)
     return len(pending)
+
+
+def _may_be_in_flight(error: ConnectorError) -> bool:
+    """True when no answer came back at all: the request may still be at work in the target."""
+    return error.http_status == 504 or (
+        error.http_status is None
+        and (error.code == "Timeout" or error.code.startswith("Connection"))
+    )
+
+
+# SCIM error types that say the value is wrong, not that the attribute is unknown.
+VALUE_ERRORS = frozenset({"noTarget", "invalidValue", "uniqueness", "invalidSyntax", "tooMany"})
+
+
+def _refused_as_unsupported(error: ConnectorError) -> bool:
+    """A refusal that may be about an attribute the target does not support: 501, or a 400
+    whose SCIM error type is not about the value."""
+    if error.retryable:
+        return False
+    return error.http_status == 501 or (
+        error.http_status == 400 and error.reason not in VALUE_ERRORS
+    )
+
+
+def _names_attribute(error: ConnectorError, path: str) -> bool:
+    text = f"{error.message} {error.detail}".casefold()
+    leaf = path.rsplit(":", 1)[-1]
+    return path.casefold() in text or (len(leaf) > 3 and leaf.casefold() in text)
 
 
 def describe_error(error: ConnectorError) -> str:

@@ -1,17 +1,27 @@
 """What a cycle needs, loaded once: the job's mappings (expressions parsed), the connector, state."""
 
+import logging
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..choices import ObjectType, ProvisioningScope
 from ..connectors.base import Capabilities, Connector
+from ..connectors.errors import ConnectorError, TransientError
 from ..models import ObjectMapping, ProvisioningJob
 from .evaluate import AttributeRule
-from .match import TargetIndex
+from .match import MatchResult, TargetIndex, match_by_attributes
 from .record import CycleRecorder
+
+logger = logging.getLogger(__name__)
+
+# A cycle in which more than this share of the users' matches failed sends no member removal:
+# the members it cannot place might be exactly the ones it would remove (issue 9).
+MATCH_FAILURE_SHARE = 0.05
 
 
 @dataclass
@@ -48,6 +58,17 @@ class CycleContext:
     held_removals: int = 0
     on_demand: bool = False
     lease_owner: str = ""
+    # Users disabled or enabled again in this cycle: their groups' members are written again.
+    membership_users: set[uuid.UUID] = field(default_factory=set)
+    # Matching: "index" (one listing), "filter" (one GET per object) or "none" (both failed).
+    match_mode: dict[str, str] = field(default_factory=dict)
+    match_errors: dict[str, ConnectorError] = field(default_factory=dict)
+    match_attempts: Counter = field(default_factory=Counter)
+    match_failures: Counter = field(default_factory=Counter)
+    # What this cycle learnt about the target (merged into the job's target_learnt).
+    unsupported: dict[str, set[str]] = field(default_factory=dict)
+    known_unsupported: dict[str, set[str]] = field(default_factory=dict)
+    group_links: list | None = None  # loaded when a user delete needs them
 
     @property
     def sync_all(self) -> bool:
@@ -66,12 +87,74 @@ class CycleContext:
     def target_index(self, object_type: str) -> TargetIndex | None:
         if not self.use_target_index:
             return None
+        return self._index(object_type)
+
+    def _index(self, object_type: str) -> TargetIndex:
         if object_type not in self.indexes:
             rules = self.mappings[object_type]
             self.indexes[object_type] = TargetIndex(
                 self.connector, object_type, rules.matching_paths
             )
         return self.indexes[object_type]
+
+    def find_match(
+        self, object_type: str, rules: list[AttributeRule], desired: dict
+    ) -> MatchResult:
+        """Match by attributes, through one listing (initial cycles) or one filtered GET each.
+
+        When one way fails, the other is tried, once, for the rest of the cycle; when both
+        failed, matching of that type stops for the cycle and every later object fails at once
+        (it is escrowed) without another request: never one listing per object.
+        """
+        self.match_attempts[object_type] += 1
+        try:
+            return self._find_match(object_type, rules, desired)
+        except ConnectorError:
+            self.match_failures[object_type] += 1
+            raise
+
+    def _find_match(self, object_type: str, rules, desired: dict) -> MatchResult:
+        default = "index" if self.use_target_index else "filter"
+        mode = self.match_mode.setdefault(object_type, default)
+        if mode == "none":
+            error = self.match_errors[object_type]
+            raise TransientError(
+                _("Matching is unavailable in this cycle: %(error)s") % {"error": error.message},
+                code=error.code,
+                http_status=error.http_status,
+                detail=error.detail,
+            )
+        try:
+            index = self._index(object_type) if mode == "index" else None
+            return match_by_attributes(self.connector, object_type, rules, desired, index)
+        except ConnectorError as error:
+            if error.stops_job:
+                raise
+            failed_before = object_type in self.match_errors
+            self.match_errors[object_type] = error
+            if failed_before:
+                self.match_mode[object_type] = "none"
+                logger.warning(
+                    "matching %s: listing and filtered lookups both failed; the remaining "
+                    "objects are escrowed (%s)",
+                    object_type,
+                    error,
+                )
+                raise
+            other = "filter" if mode == "index" else "index"
+            self.match_mode[object_type] = other
+            logger.warning(
+                "matching %s by %s failed (%s); falling back to %s", object_type, mode, error, other
+            )
+            return self._find_match(object_type, rules, desired)
+
+    @property
+    def member_removal_blocked(self) -> bool:
+        """True when too many user matches failed for any member removal to be trusted."""
+        # The share of the users this cycle looked at (linked ones need no match).
+        users = max(self.match_attempts[ObjectType.USER], self.recorder.counters.get("users", 0))
+        failures = self.match_failures[ObjectType.USER]
+        return failures > 0 and failures > MATCH_FAILURE_SHARE * users
 
 
 def load_mapping_rules(job: ProvisioningJob) -> dict[str, MappingRules]:

@@ -37,7 +37,16 @@ from .importing import (
     load_users,
     missing_object,
 )
-from .lease import acquire_lease, release_lease, renew_lease
+from .learnt import remember, target_learnt, unsupported_attributes
+from .lease import (
+    acquire_lease,
+    lease_expiry,
+    process_owner,
+    release_lease,
+    renew_lease,
+    take_over_dead_lease,
+    transfer_lease,
+)
 from .memberships import sync_memberships
 from .quarantine import after_cycle
 from .record import CycleRecorder
@@ -120,12 +129,29 @@ def run_cycle(
             transaction.set_rollback(True)
         report.requests = requests
         return report
-    if not acquire_lease(job.pk, owner):
-        raise CycleBusy(_("A cycle of this job is already running."))
+    if not acquire_lease(job.pk, owner) and not take_over_dead_lease(job.pk, owner):
+        raise CycleBusy(_busy_message(job.pk))
+    # The lease names this process from now on: if it dies, a re-run here takes over at once.
+    running_as = process_owner(owner)
+    if transfer_lease(job.pk, owner, running_as):
+        owner = options["owner"] = running_as
     try:
         return _run(job, dry_run=False, **options)
     finally:
         release_lease(job.pk, owner)
+
+
+def _busy_message(job_id: int) -> str:
+    expires = lease_expiry(job_id)
+    if expires is None:
+        return _("A cycle of this job is already running.")
+    return _(
+        "A cycle of this job is already running; its lease expires at %(time)s "
+        "(%(seconds)d s from now) unless it ends first."
+    ) % {
+        "time": timezone.localtime(expires).strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "seconds": max(0, int((expires - timezone.now()).total_seconds())),
+    }
 
 
 def _run(
@@ -169,6 +195,7 @@ def _run(
         secret_names=template.secret_credential_names,
     )
     own_connector = connector is None
+    ctx = None
     try:
         if connector is None:
             connector = make_connector(
@@ -177,6 +204,8 @@ def _run(
                 recorder=requests.append if dry_run else None,
                 on_request=on_request,
             )
+        connector.begin_cycle()
+        connector.apply_learnt(target_learnt(job))
         ctx = CycleContext(
             job=job,
             connector=connector,
@@ -189,6 +218,8 @@ def _run(
             lease_owner="" if dry_run else owner,
             on_demand=on_demand,
         )
+        for object_type in (ObjectType.USER, ObjectType.GROUP):
+            ctx.known_unsupported[object_type] = set(unsupported_attributes(job, object_type))
         if kind == CycleKind.INITIAL:
             users, groups = _initial_scope(ctx)
         elif kind == CycleKind.INCREMENTAL:
@@ -200,6 +231,7 @@ def _run(
         _process(ctx, users, groups)
     except (StopCycle, ConnectorError, EvaluationError, LeaseLost) as error:
         stop = error.error if isinstance(error, StopCycle) else error
+        _remember(job, connector, ctx, dry_run)
         recorder.flush()
         cycle.state = CycleState.FAILED
         cycle.error = str(stop)
@@ -214,6 +246,7 @@ def _run(
         if own_connector and connector is not None:
             connector.close()
 
+    _remember(job, connector, ctx, dry_run)
     recorder.flush()
     failures = sum(v for k, v in recorder.counters.items() if k.endswith(":Failure"))
     cycle.state = CycleState.COMPLETED_WITH_FAILURES if failures else CycleState.SUCCEEDED
@@ -233,6 +266,37 @@ def _run(
         if not dry_run:
             after_cycle(job, cycle, held_removals=ctx.held_removals)
     return CycleReport(cycle)
+
+
+def _remember(job, connector, ctx, dry_run: bool) -> None:
+    """Keep what the cycle learnt about the target (member removal form, unsupported
+    attributes) for the next cycles and the job's pages."""
+    if connector is None:
+        return
+    for kind in sorted(connector.stopped_kinds) if ctx is not None else []:
+        ctx.recorder.log(
+            object_type=ObjectType.USER if "/Users" in kind else ObjectType.GROUP,
+            source_id=None,
+            display=kind,
+            action="Other",
+            status="Warning",
+            steps=[],
+            error_code="TargetFailing",
+            reason=_(
+                "The target failed with HTTP 500 on %(kind)s repeatedly; no more such requests "
+                "were sent in this cycle. The objects concerned are retried in a later cycle."
+            )
+            % {"kind": kind},
+            recommendation=_("Check the target's health and its logs for this kind of request."),
+            started=None,
+        )
+    if dry_run:
+        return
+    remember(
+        job,
+        connector_learnt=connector.learnt,
+        unsupported=ctx.unsupported if ctx is not None else None,
+    )
 
 
 def _counters(recorder: CycleRecorder) -> dict:
@@ -342,19 +406,20 @@ def _process(ctx: CycleContext, users: list, groups: list) -> None:
             ctx.deferred_reference_users = set()
 
     group_rules = ctx.rules_for(ObjectType.GROUP)
-    membership_groups: set[uuid.UUID] = set()
     if group_rules is not None:
         _sync_chunks(ctx, group_rules, ObjectType.GROUP, groups, chunk_size, chunk_done)
-        membership_groups = set(groups)
-        if ctx.newly_linked_users:
-            for chunk in chunked(sorted(ctx.newly_linked_users), 2000):
-                membership_groups.update(
-                    GroupMembership.objects.filter(member_user_id__in=chunk).values_list(
-                        "group_id", flat=True
-                    )
-                )
     ctx.held_removals = execute_removals(ctx)
     if group_rules is not None:
+        # Groups written now, and the groups of users linked, disabled or enabled again: the
+        # one rule (docs/architecture.md) is that only enabled accounts are members.
+        membership_groups = set(groups)
+        touched = ctx.newly_linked_users | ctx.membership_users
+        for chunk in chunked(sorted(touched), 2000):
+            membership_groups.update(
+                GroupMembership.objects.filter(member_user_id__in=chunk).values_list(
+                    "group_id", flat=True
+                )
+            )
         sync_memberships(ctx, sorted(membership_groups))
     recorder.save_progress(done=total)
 

@@ -5,6 +5,7 @@ not provisioned, as in Azure). The link keeps the member target ids last written
 difference is sent: PATCH add for new members, PATCH remove for those who left.
 """
 
+import logging
 import time
 import uuid
 from collections import defaultdict
@@ -21,8 +22,35 @@ from .record import Step, save_links
 
 MEMBERS_PER_REQUEST = 500
 
+logger = logging.getLogger(__name__)
+
 
 def sync_memberships(ctx: CycleContext, group_ids: list[uuid.UUID]) -> None:
+    blocked = ctx.member_removal_blocked
+    if blocked and group_ids:
+        attempts = max(ctx.match_attempts[ObjectType.USER], ctx.recorder.counters.get("users", 0))
+        failures = ctx.match_failures[ObjectType.USER]
+        logger.warning(
+            "%d of %d user matches failed in this cycle: no member is removed from any group",
+            failures,
+            attempts,
+        )
+        ctx.recorder.log(
+            object_type=ObjectType.GROUP,
+            source_id=None,
+            display=_("Group memberships"),
+            target_id="",
+            action=LogAction.OTHER,
+            status=LogStatus.WARNING,
+            steps=[],
+            reason=_(
+                "%(failures)d of %(attempts)d users could not be matched in this cycle, so no "
+                "member was removed from any group (members are added as usual)."
+            )
+            % {"failures": failures, "attempts": attempts},
+            recommendation=_("Removals are made by the next cycle whose matching succeeds."),
+            started=time.monotonic(),
+        )
     for chunk in chunked(group_ids, 200):
         links = {
             link.source_id: link
@@ -41,16 +69,29 @@ def sync_memberships(ctx: CycleContext, group_ids: list[uuid.UUID]) -> None:
         ).values_list("group_id", "member_user_id"):
             members[group_id].add(user_id)
         user_targets = _user_targets(ctx, {u for ids in members.values() for u in ids})
-        changed = []
+        plans = []
+        candidates: set[str] = set()
+        read_from_target = set()
         for group_id, link in links.items():
             desired = {user_targets[u] for u in members.get(group_id, ()) if u in user_targets}
-            if _sync_group(ctx, link, desired):
+            if "members" not in (link.last_exported or {}):
+                read_from_target.add(group_id)
+            current = _current_members(ctx, link)
+            plans.append((link, desired, current))
+            candidates |= current - desired
+        managed = _managed_user_targets(ctx, candidates) if candidates and not blocked else set()
+        changed = []
+        for link, desired, current in plans:
+            if _sync_group(ctx, link, desired, current, managed, blocked) or (
+                link.source_id in read_from_target
+            ):
                 changed.append(link)
         if ctx.recorder.persist:
             save_links([], changed)
 
 
 def _user_targets(ctx: CycleContext, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The target ids of the users that must be members: provisioned (enabled) accounts only."""
     targets = {}
     for chunk in chunked(sorted(user_ids), 2000):
         targets.update(
@@ -66,28 +107,66 @@ def _user_targets(ctx: CycleContext, user_ids: set[uuid.UUID]) -> dict[uuid.UUID
     return targets
 
 
-def _sync_group(ctx: CycleContext, link: ProvisionedObject, desired: set[str]) -> bool:
-    """Send the membership difference for one group; True when the link changed."""
-    started = time.monotonic()
-    exported = dict(link.last_exported or {})
+def _managed_user_targets(ctx: CycleContext, target_ids: set[str]) -> set[str]:
+    """The target ids among ``target_ids`` that are accounts of this job's linked users whose
+    state says they must not be a member (provisioned or disabled; not a held delete)."""
+    found: set[str] = set()
+    for chunk in chunked(sorted(target_ids), 2000):
+        found.update(
+            ProvisionedObject.objects.filter(
+                job=ctx.job,
+                object_type=ObjectType.USER,
+                target_id__in=chunk,
+                state__in=(LinkState.PROVISIONED, LinkState.DISABLED),
+            ).values_list("target_id", flat=True)
+        )
+    return found
+
+
+def _current_members(ctx: CycleContext, link: ProvisionedObject) -> set[str]:
+    exported = link.last_exported or {}
     if "members" not in exported:
         # Never written by us (a link from before membership tracking): ask the target.
         try:
-            exported["members"] = ctx.connector.member_ids(
-                ctx.connector.get("Group", link.target_id)
-            )
+            members = ctx.connector.member_ids(ctx.connector.get("Group", link.target_id))
         except ConnectorError as error:
             if error.stops_job:
                 raise StopCycle(error) from error
-            exported["members"] = []
-    current = set(exported["members"]) - ctx.deleted_user_targets
+            members = []
+        link.last_exported = {**exported, "members": sorted(members)}
+    return set(link.last_exported["members"])
+
+
+def _sync_group(
+    ctx: CycleContext,
+    link: ProvisionedObject,
+    desired: set[str],
+    known: set[str],
+    managed: set[str],
+    blocked: bool = False,
+) -> bool:
+    """Send the membership difference for one group; True when the link changed.
+
+    A member is removed only when the engine knows it must not be there: it is the account of
+    one of this job's users that is not (or no longer) an enabled member. Accounts the engine
+    cannot place (a user whose match or create failed, someone else's account) are left alone.
+    """
+    started = time.monotonic()
+    exported = dict(link.last_exported or {})
+    current = known - ctx.deleted_user_targets
     to_add = sorted(desired - current)
-    to_remove = sorted(current - desired)
+    to_remove = sorted(m for m in current - desired if m in managed)
+    # Removals withheld by a cycle whose matching failed: the group is due again next cycle.
+    retry_at = ctx.now if blocked and current - desired else None
     if not to_add and not to_remove:
-        if current != set(exported["members"]):
+        changed = False
+        if current != set(exported.get("members") or []):
             link.last_exported = {**exported, "members": sorted(current)}
-            return True
-        return False
+            changed = True
+        if link.failure_count == 0 and link.next_retry_at != retry_at:
+            link.next_retry_at = retry_at
+            changed = True
+        return changed
     display = ""
     try:
         for batch in chunked(to_add, MEMBERS_PER_REQUEST):
@@ -116,8 +195,8 @@ def _sync_group(ctx: CycleContext, link: ProvisionedObject, desired: set[str]) -
             started=started,
         )
         return True
-    link.last_exported = {**exported, "members": sorted(desired)}
-    link.failure_count, link.last_error, link.next_retry_at = 0, "", None
+    link.last_exported = {**exported, "members": sorted((current | set(to_add)) - set(to_remove))}
+    link.failure_count, link.last_error, link.next_retry_at = 0, "", retry_at
     ctx.recorder.log(
         object_type=ObjectType.GROUP,
         source_id=link.source_id,
@@ -140,3 +219,28 @@ def _sync_group(ctx: CycleContext, link: ProvisionedObject, desired: set[str]) -
         started=started,
     )
     return True
+
+
+def remove_user_from_groups(ctx: CycleContext, target_id: str) -> None:
+    """Before a user is deleted: take its account out of the groups the engine wrote it into.
+
+    Some targets do not cascade a user's deletion to the groups that list it. Raises the
+    connector's error when a removal fails (the delete then waits for a later cycle).
+    """
+    if ctx.group_links is None:
+        ctx.group_links = list(
+            ProvisionedObject.objects.filter(
+                job=ctx.job, object_type=ObjectType.GROUP, state=LinkState.PROVISIONED
+            ).exclude(target_id="")
+        )
+    for link in ctx.group_links:
+        members = (link.last_exported or {}).get("members") or []
+        if target_id not in members:
+            continue
+        ctx.connector.remove_members(link.target_id, [target_id])
+        link.last_exported = {
+            **link.last_exported,
+            "members": [m for m in members if m != target_id],
+        }
+        if ctx.recorder.persist:
+            save_links([], [link])

@@ -93,6 +93,9 @@ class ProvisioningJob(models.Model):
     next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
     lease_owner = models.CharField(_("leased by"), max_length=128, blank=True)
     lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True)
+    # What cycles learnt about the target (issue 9): {"member_removal": "filter"|"value",
+    # "unsupported_attributes": {"User": [...], "Group": [...]}}. See engine/learnt.py.
+    target_learnt = models.JSONField(_("learnt about the target"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -129,6 +132,7 @@ class ProvisioningJob(models.Model):
             "last_failure_email_at",
             "full_sync_required",
             "deletes_allowed_once",
+            "target_learnt",
         }
     )
 

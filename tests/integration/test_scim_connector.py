@@ -443,13 +443,34 @@ def test_429_retry_after_is_honoured(fault_proxy, scim, make_connector, sleeps):
     assert scim.get_resource("Users", user["id"])
 
 
-def test_500_and_503_are_retried_then_succeed(fault_proxy, scim, make_connector, sleeps):
-    fault_proxy.inject(Fault.status(500), method="POST")
-    fault_proxy.inject(Fault.status(503), method="POST")
-    user = make_connector(fault_proxy.url).create("User", {"userName": "retry@example.com"})
-    assert len(sleeps.delays) == 2
-    assert fault_proxy.count("POST", "/Users") == 3
-    assert fault_proxy.count("POST", "/Users", forwarded=True) == 1
+def test_a_post_is_not_resent_after_a_5xx_and_its_outcome_is_unknown(
+    fault_proxy, scim, make_connector, sleeps
+):
+    fault_proxy.inject(Fault.lost_answer(500), method="POST")
+    with pytest.raises(TransientError) as caught:
+        make_connector(fault_proxy.url).create("User", {"userName": "retry@example.com"})
+    assert caught.value.outcome_unknown
+    assert sleeps.delays == []
+    assert fault_proxy.count("POST", "/Users") == 1
+    # The target did the work: exactly one, not two.
+    assert [u["userName"] for u in scim.all_resources("Users")] == ["retry@example.com"]
+
+
+def test_a_patch_is_retried_after_a_5xx(fault_proxy, scim, make_connector, sleeps):
+    connector = make_connector(fault_proxy.url)
+    user = connector.create("User", {"userName": "patch@example.com"})
+    fault_proxy.inject(Fault.lost_answer(503), method="PATCH")
+    connector.update("User", user["id"], {"title": "T"})
+    assert fault_proxy.count("PATCH") == 2 and len(sleeps.delays) == 1
+    assert scim.get_resource("Users", user["id"])["title"] == "T"
+
+
+def test_a_post_refused_before_it_reached_the_target_is_retried(
+    fault_proxy, scim, make_connector, sleeps
+):
+    fault_proxy.inject(Fault.retry_after(0), method="POST")
+    user = make_connector(fault_proxy.url).create("User", {"userName": "later@example.com"})
+    assert fault_proxy.count("POST") == 2
     assert scim.get_resource("Users", user["id"])
 
 
@@ -461,21 +482,24 @@ def test_exhausted_retries_raise_transient_error(fault_proxy, make_connector):
     assert fault_proxy.count("GET") == 4
 
 
-def test_connection_reset_is_retried(fault_proxy, scim, make_connector):
+def test_a_connection_reset_on_a_post_is_not_resent(fault_proxy, scim, make_connector):
     fault_proxy.inject(Fault.reset(), method="POST")
-    user = make_connector(fault_proxy.url).create("User", {"userName": "reset@example.com"})
-    assert fault_proxy.count("POST") == 2
-    assert [u["id"] for u in scim.all_resources("Users")] == [user["id"]]
+    with pytest.raises(TransientError) as caught:
+        make_connector(fault_proxy.url).create("User", {"userName": "reset@example.com"})
+    assert caught.value.outcome_unknown and caught.value.code == "ConnectionReset"
+    assert fault_proxy.count("POST") == 1
 
 
-def test_reset_after_the_target_applied_a_create_surfaces_as_already_exists(
+def test_a_dropped_answer_to_an_applied_create_is_an_unknown_outcome_not_a_duplicate(
     fault_proxy, scim, make_connector
 ):
-    fault_proxy.inject(Fault.reset(after_upstream=True), method="POST")
+    fault_proxy.inject(Fault.dropped_answer(), method="POST")
     connector = make_connector(fault_proxy.url)
-    with pytest.raises(AlreadyExistsError):
-        connector.create("User", {"userName": "twice@example.com"})
-    assert len(connector.find("User", "userName", "twice@example.com")) == 1
+    with pytest.raises(TransientError) as caught:
+        connector.create("Group", {"displayName": "Sales", "externalId": "g1"})
+    assert caught.value.outcome_unknown
+    assert len(connector.find("Group", "externalId", "g1")) == 1
+    assert len(scim.all_resources("Groups")) == 1
 
 
 def test_malformed_json_is_bad_request(fault_proxy, scim, make_connector):
@@ -501,14 +525,41 @@ def test_injected_401_is_credentials_error(fault_proxy, make_connector):
     assert caught.value.stops_job
 
 
-def test_random_faults_are_absorbed_by_retries(fault_proxy, scim, make_connector):
+def test_random_faults_are_absorbed_by_retries_of_idempotent_requests(
+    fault_proxy, scim, make_connector
+):
+    connector = make_connector(retry=RetryPolicy(max_attempts=8, base_delay=0))
+    ids = [connector.create("User", {"userName": f"r{i}@example.com"})["id"] for i in range(15)]
     fault_proxy.set_random_faults(
         0.2, [Fault.status(500), Fault.status(503), Fault.reset()], seed=5
     )
     connector = make_connector(fault_proxy.url, retry=RetryPolicy(max_attempts=8, base_delay=0))
-    ids = [connector.create("User", {"userName": f"r{i}@example.com"})["id"] for i in range(15)]
-    assert sorted(u["id"] for u in scim.all_resources("Users")) == sorted(ids)
+    for number, target_id in enumerate(ids):
+        connector.update("User", target_id, {"title": f"T{number}"})
+        assert connector.get("User", target_id)["title"] == f"T{number}"
     assert sum(fault_proxy.faults.values()) > 0
+
+
+def test_a_kind_of_request_failing_with_500_is_stopped_for_the_cycle(
+    fault_proxy, scim, make_connector
+):
+    connector = make_connector(fault_proxy.url)
+    ids = [connector.create("User", {"userName": f"k{i}@example.com"})["id"] for i in range(6)]
+    fault_proxy.inject(Fault.status(500), method="PATCH", path="/Users", times=None)
+    codes = []
+    for target_id in ids:
+        with pytest.raises(TransientError) as caught:
+            connector.update("User", target_id, {"title": "x"})
+        codes.append(caught.value.code)
+    # The first failure spends its retries (4), the next two get one try each, then none.
+    assert fault_proxy.count("PATCH") == 4 + 1 + 1
+    assert codes[3:] == ["TargetFailing"] * 3
+    assert "PATCH /Users/{id}" in connector.stopped_kinds
+    connector.get("User", ids[0])  # other kinds still go out
+    connector.begin_cycle()  # a new cycle tries again
+    fault_proxy.clear()
+    connector.update("User", ids[0], {"title": "y"})
+    assert scim.get_resource("Users", ids[0])["title"] == "y"
 
 
 # -- dry run and rate limiting -----------------------------------------------------------
@@ -568,3 +619,41 @@ def test_connection_with_https_to_a_plain_http_port_reports_tls(scim, make_conne
     result = make_connector(f"https://127.0.0.1:{scim.port}/v2").test_connection()
     assert not result.ok
     assert "TLS" in result.message
+
+
+@pytest.mark.parametrize("status", [404, 405, 501])
+def test_a_target_refusing_bulk_gets_the_operations_one_by_one(
+    fault_proxy, scim, make_connector, status
+):
+    fault_proxy.inject(Fault.status(status), method="POST", path="/Bulk", times=None)
+    connector = make_connector(fault_proxy.url, capability_overrides={"bulk_max_operations": 2})
+    operations = [
+        BulkOperation("POST", "User", f"b{n}", data={"userName": f"one{n}@example.com"})
+        for n in range(5)
+    ]
+    results = connector.bulk(operations)
+    assert all(result.ok for result in results), [r.error for r in results]
+    assert fault_proxy.count("POST", "/Bulk") == 1
+    assert sorted(u["userName"] for u in scim.all_resources("Users")) == [
+        f"one{n}@example.com" for n in range(5)
+    ]
+    assert connector.capabilities().bulk is False
+
+
+def test_a_patch_adding_an_item_is_not_replayed_after_a_lost_answer(
+    fault_proxy, scim, make_connector
+):
+    connector = make_connector(fault_proxy.url)
+    user = connector.create("User", {"userName": "item@example.com"})
+    # No work email yet: the replace answers noTarget, then the connector adds the item with
+    # an "add" operation, whose answer is lost.
+    fault_proxy.inject(Fault.lost_answer(502), method="PATCH", body='"op": "add"')
+    with pytest.raises(TransientError) as caught:
+        connector.update("User", user["id"], {'emails[type eq "work"].value': "w@example.com"})
+    assert caught.value.outcome_unknown
+    emails = scim.get_resource("Users", user["id"]).get("emails") or []
+    assert [e["value"] for e in emails] == ["w@example.com"]
+    # Resolving it: the same update again finds the item there and replaces it, adding nothing.
+    connector.update("User", user["id"], {'emails[type eq "work"].value': "w@example.com"})
+    emails = scim.get_resource("Users", user["id"]).get("emails") or []
+    assert [e["value"] for e in emails] == ["w@example.com"]

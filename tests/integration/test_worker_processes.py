@@ -221,3 +221,53 @@ def test_without_redis_the_filesystem_broker_runs_cycles(scim, processes, tmp_pa
     )
     wait_until(lambda: "filesystem://" in worker.log(100_000), timeout=5, message=logs(worker))
     assert (tmp_path / "broker" / "queue").is_dir()
+
+
+def test_kill_9_of_a_running_provision_command_then_an_immediate_rerun_runs(scim, tmp_path):
+    """Issue 9: the lease of a process killed with -9 on this host is taken over at once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from provisioning.engine.cycle import run_cycle
+    from tests.support.processes import ROOT, process_environment
+
+    with FaultProxy(scim.url) as proxy:
+        job = make_job("Killed", proxy.url, scim.token)
+        for i in range(5):
+            assign(
+                job.application,
+                DirectoryUserFactory(user_principal_name=f"killed{i}@contoso.example"),
+            )
+        # The first write hangs, so the command is mid-cycle, holding the lease, when killed.
+        proxy.inject(Fault.delay(20), method="POST", times=1)
+        log = (tmp_path / "provision.log").open("w")
+        command = subprocess.Popen(
+            [sys.executable, "manage.py", "provision", job.application.name, "--initial"],
+            cwd=ROOT,
+            env=process_environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        try:
+            wait_until(
+                lambda: proxy.count("POST") >= 1,
+                timeout=60,
+                message=lambda: (tmp_path / "provision.log").read_text(),
+            )
+            job.refresh_from_db()
+            assert f":{command.pid}:" in job.lease_owner
+            os.killpg(command.pid, signal.SIGKILL)
+            command.wait(timeout=10)
+            # At once, with the 300 s lease still running: it runs.
+            report = run_cycle(job, initial=True)
+        finally:
+            if command.poll() is None:
+                os.killpg(command.pid, signal.SIGKILL)
+                command.wait(timeout=10)
+    assert report.cycle.state == CycleState.SUCCEEDED, report.cycle.error
+    assert user_names(scim) == [f"killed{i}@contoso.example" for i in range(5)]
+    assert [c.state for c in cycles(job)] == [CycleState.ABANDONED, CycleState.SUCCEEDED]

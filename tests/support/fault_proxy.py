@@ -8,6 +8,8 @@ Put it in front of a target and tell it which requests to break::
         proxy.inject(Fault.retry_after(3))                             # 429 + Retry-After: 3
         proxy.inject(Fault.reset(after_upstream=True), method="POST")  # applied, answer lost
         proxy.set_random_faults(0.2, seed=7)                           # 20 % of the rest
+        proxy.set_random_faults(0.3, [Fault.lost_answer()], method=WRITES)  # applied, 502
+        proxy.inject(Fault.status(500), method="GET", path="/Users", query="filter=")
         ...
         proxy.count("POST", "/Users")      # requests seen (faulted or not)
         proxy.count("POST", forwarded=True)  # requests that reached the target
@@ -22,6 +24,14 @@ request no rule matches may get a random fault, else passes through. Faults:
   (``Fault.without_id()``); ``Fault.malformed_json()``: a body that is not JSON.
 - ``Fault.reset()``: close the connection with a TCP RST, no answer.
 - ``Fault.delay(seconds)``: wait (past the client's read timeout), then forward.
+- ``Fault.lost_answer(status=502)``: forward (the target does the work), then answer
+  ``status`` instead of the target's answer; ``Fault.dropped_answer()``: forward, then
+  drop the connection without an answer.
+
+``method`` may be one method or several (``WRITES``); ``query`` matches as a substring
+of the (percent-encoded) query string, ``body`` as a substring of the request body.
+``Fault.rewrite(function)`` forwards ``function(body)`` instead of the body (a target
+that speaks a dialect, e.g. one that takes only Azure's member-removal form).
 
 Any fault built with ``after_upstream=True`` first forwards the request, so the
 target applies it, and only then replaces the answer: the "did it happen?" case.
@@ -39,12 +49,14 @@ import socket
 import struct
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 HOST = "127.0.0.1"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -71,6 +83,7 @@ class Fault:
     headers: tuple[tuple[str, str], ...] = ()
     seconds: float = 0.0
     after_upstream: bool = False
+    body_rewrite: Callable[[bytes], bytes] | None = None
 
     @classmethod
     def passthrough(cls) -> Fault:
@@ -139,20 +152,48 @@ class Fault:
         return cls("reset", after_upstream=after_upstream)
 
     @classmethod
+    def lost_answer(cls, status: int = 502) -> Fault:
+        """The target applies the request; the client gets ``status`` instead of its answer."""
+        return cls.status(status, detail="injected: answer lost", after_upstream=True)
+
+    @classmethod
+    def dropped_answer(cls) -> Fault:
+        """The target applies the request; the connection is then dropped unanswered."""
+        return cls.reset(after_upstream=True)
+
+    @classmethod
+    def rewrite(cls, function: Callable[[bytes], bytes]) -> Fault:
+        """Forward the request with its body rewritten by ``function``."""
+        return cls("pass", body_rewrite=function)
+
+    @classmethod
     def delay(cls, seconds: float) -> Fault:
         return cls("delay", seconds=min(seconds, MAX_DELAY))
+
+
+def _methods(method: str | tuple[str, ...] | list[str] | None) -> frozenset[str] | None:
+    if method is None:
+        return None
+    if isinstance(method, str):
+        return frozenset({method.upper()})
+    return frozenset(m.upper() for m in method)
 
 
 @dataclass
 class _Rule:
     fault: Fault
-    method: str | None
+    method: frozenset[str] | None
     path: str | None
     remaining: int | None
+    query: str | None = None
+    body: bytes | None = None
 
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and (
-            self.path is None or self.path in path
+    def matches(self, method: str, path: str, query: str = "", body: bytes = b"") -> bool:
+        return (
+            (self.method is None or method in self.method)
+            and (self.path is None or self.path in path)
+            and (self.query is None or self.query in query)
+            and (self.body is None or self.body in body)
         )
 
 
@@ -161,7 +202,7 @@ class _RandomFaults:
     rate: float
     faults: list[Fault]
     rng: random.Random
-    method: str | None = None
+    method: frozenset[str] | None = None
     path: str | None = None
 
 
@@ -191,6 +232,8 @@ class _Handler(BaseHTTPRequestHandler):
             if proxy._stopping.wait(fault.seconds):
                 return self._reset()
             fault = Fault.passthrough()
+        if fault.body_rewrite is not None:
+            body = fault.body_rewrite(body)
         if fault.kind == "pass" or fault.after_upstream:
             try:
                 status, headers, content = self._forward(body)
@@ -335,16 +378,20 @@ class FaultProxy:
         self,
         fault: Fault,
         *,
-        method: str | None = None,
+        method: str | tuple[str, ...] | None = None,
         path: str | None = None,
         times: int | None = 1,
+        query: str | None = None,
+        body: str | None = None,
     ) -> None:
         """Apply ``fault`` to the next ``times`` matching requests (``None``: forever).
 
-        ``path`` matches as a substring of the request path (without query).
+        ``path`` matches as a substring of the request path (without query), ``query`` as a
+        substring of the query string, ``body`` as a substring of the request body (UTF-8).
         """
+        encoded = body.encode("utf-8") if body is not None else None
         with self._lock:
-            self._rules.append(_Rule(fault, method and method.upper(), path, times))
+            self._rules.append(_Rule(fault, _methods(method), path, times, query, encoded))
 
     def set_random_faults(
         self,
@@ -352,7 +399,7 @@ class FaultProxy:
         faults: list[Fault] | None = None,
         *,
         seed: int | None = None,
-        method: str | None = None,
+        method: str | tuple[str, ...] | None = None,
         path: str | None = None,
     ) -> None:
         """Give each otherwise unscripted request a ``rate`` chance of a random fault."""
@@ -367,7 +414,7 @@ class FaultProxy:
                 rate,
                 choices,
                 random.Random(self._seed if seed is None else seed),
-                method and method.upper(),
+                _methods(method),
                 path,
             )
 
@@ -408,7 +455,7 @@ class FaultProxy:
             self.seen[(method, path)] += 1
             chosen = Fault.passthrough()
             for rule in self._rules:
-                if rule.remaining != 0 and rule.matches(method, path):
+                if rule.remaining != 0 and rule.matches(method, path, query, body):
                     if rule.remaining is not None:
                         rule.remaining -= 1
                     chosen = rule.fault
@@ -417,7 +464,7 @@ class FaultProxy:
                 chance = self._random
                 if (
                     chance is not None
-                    and (chance.method is None or chance.method == method)
+                    and (chance.method is None or method in chance.method)
                     and (chance.path is None or chance.path in path)
                     and chance.rng.random() < chance.rate
                 ):

@@ -163,16 +163,52 @@ def test_connection_reset_is_retried(client, echo):
 def test_persistent_reset_raises_transient_error(client, echo):
     echo.inject(Fault.reset(), times=None)
     with pytest.raises(TransientError) as caught:
-        client.request("POST", echo.url, json_body={})
+        client.request("PUT", echo.url, json_body={})
     assert caught.value.code == "ConnectionReset"
+    assert not caught.value.outcome_unknown
     assert echo.count() == 4
+
+
+@pytest.mark.parametrize("fault", [Fault.reset(), Fault.status(502), Fault.status(500)])
+def test_a_post_whose_answer_is_lost_is_not_resent(echo, sleeps, fault):
+    http = HttpClient(retry=FAST, sleep=sleeps.append, retry_non_idempotent=False)
+    echo.inject(fault, times=None)
+    with pytest.raises(TransientError) as caught:
+        http.request("POST", echo.url, json_body={})
+    assert caught.value.outcome_unknown
+    assert "not repeated" in caught.value.message
+    assert echo.count() == 1 and sleeps == []
+    http.close()
+
+
+def test_a_post_marked_idempotent_and_a_429_are_retried(echo, sleeps):
+    http = HttpClient(retry=FAST, sleep=sleeps.append, retry_non_idempotent=False)
+    echo.inject(Fault.status(502))
+    assert http.request("POST", echo.url, json_body={}, idempotent=True).status == 200
+    echo.inject(Fault.retry_after(0))
+    assert http.request("POST", echo.url, json_body={}).status == 200
+    assert echo.count() == 4
+    http.close()
+
+
+def test_a_post_to_a_refused_connection_is_retried(sleeps):
+    http = HttpClient(retry=FAST, sleep=sleeps.append, retry_non_idempotent=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound but not listening: refused
+        with pytest.raises(TransientError) as caught:
+            http.request("POST", f"http://127.0.0.1:{port}/v2/Users", json_body={})
+    assert caught.value.code == "ConnectionRefused" and not caught.value.outcome_unknown
+    assert len(sleeps) == FAST.max_attempts - 1
+    http.close()
 
 
 def test_read_timeout_is_retried(echo, sleeps):
     http = HttpClient(timeout=(1.0, 0.2), retry=FAST, sleep=sleeps.append)
     echo.inject(Fault.delay(2.0))
     assert http.request("GET", echo.url).status == 200
-    assert echo.count() == 2
+    # At least one retry; a loaded machine may need more than one answer within 0.2 s.
+    assert 2 <= echo.count() <= FAST.max_attempts
     http.close()
 
 
