@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
+from django.utils import translation
 
 from tests.support.scim_server import ScimServer, start_scim_server
 
@@ -20,6 +21,14 @@ TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 @pytest.fixture(autouse=True)
 def _test_encryption_keys(settings):
     settings.FIELD_ENCRYPTION_KEYS = [TEST_ENCRYPTION_KEY]
+
+
+@pytest.fixture(autouse=True)
+def _no_language_leak() -> Iterator[None]:
+    """A request in another language (LocaleMiddleware activates it and never deactivates it)
+    must not leave the following tests running in that language."""
+    yield
+    translation.deactivate()
 
 
 def pytest_collection_modifyitems(config, items):

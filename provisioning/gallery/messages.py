@@ -37,14 +37,41 @@ GALLERY_TEXTS = (
         "Ensure your Atlassian Cloud account is an organization admin, that the Tenant URL is the SCIM base URL of your identity provider directory and that the Secret Token is its API key, then try again."
     ),
     gettext_noop("Developer tools"),
-    gettext_noop("Online meetings. Provisions user accounts, licences and admin roles."),
+    gettext_noop(
+        "Online meetings. Provisions user accounts, licences and admin roles (legacy integration, retired by Microsoft in favour of GoTo)."
+    ),
     gettext_noop("Citrix GoToMeeting Admin User Name"),
     gettext_noop("Citrix GoToMeeting Admin Password"),
     gettext_noop("A GoToMeeting licence."),
     gettext_noop("Administrator"),
-    gettext_noop("A GoToMeeting licence and the account's admin roles."),
+    gettext_noop("A GoToMeeting licence and GoTo's MANAGE_USERS admin role."),
     gettext_noop(
         "Ensure your Citrix GoToMeeting account has Team Admin permissions and try the Admin Credentials step again."
+    ),
+    gettext_noop("Authorize"),
+    gettext_noop(
+        "Sign in to GoTo as an admin with Team Admin permissions and allow the portal to manage your account's users."
+    ),
+    gettext_noop(
+        "Legacy password grant: only for accounts whose GoTo OAuth client still allows it. Prefer Authorize."
+    ),
+    gettext_noop("Legacy password grant, with the Admin User Name."),
+    gettext_noop("Personal Access Token"),
+    gettext_noop(
+        "For headless setups: a token created at myaccount.goto.com > Developer Tools, with the Personal Access Token grant enabled on the portal's OAuth client."
+    ),
+    gettext_noop(
+        "Microsoft has retired the legacy GoToMeeting provisioning integration in favour of the GoTo gallery app (users and groups over SCIM 2.0): choose GoTo for new setups."
+    ),
+    gettext_noop(
+        "GoTo (GoTo Meeting, GoTo Connect…). Provisions users and groups over SCIM 2.0 after an Authorize step; replaces the retired legacy provisioning integration."
+    ),
+    gettext_noop(
+        "The SCIM 2.0 base URL of your GoTo account, as GoTo's admin centre shows it (GoTo publishes no default)."
+    ),
+    gettext_noop("For headless setups, instead of Authorize."),
+    gettext_noop(
+        "Click Authorize and sign in as a GoTo admin with permission to manage users and groups, check the Tenant URL, and verify your e-mail domain in GoTo's Organization Center."
     ),
     gettext_noop(
         "Collaborative design. Provisions and deprovisions the user accounts of a Figma organization."

@@ -101,6 +101,7 @@ def _gallery_texts() -> set[str]:
         texts.add(template.description)
         texts.update(template.categories)
         texts.add(template.test_connection_hint)
+        texts.add(template.notice)
         for credential in template.credential_fields:
             texts.update((credential.label, credential.help_text))
         for role in template.app_roles:
