@@ -13,7 +13,7 @@ from provisioning.api.urls import urlpatterns
 
 pytestmark = pytest.mark.django_db
 
-ANONYMOUS_ROUTES = {"schema/", "docs/", "redoc/", "^.*$"}
+ANONYMOUS_ROUTES = {"schema/", "docs/", "^.*$"}
 
 
 def openapi_path(route: str) -> str:
