@@ -100,7 +100,8 @@ def mark_mappings_changed(job: ProvisioningJob) -> None:
 
 
 def restart_provisioning(job: ProvisioningJob, *, actor=None) -> None:
-    """Clear the watermark, the escrows and the quarantine; keep the links; run an initial cycle."""
+    """Clear the watermark, the escrows, the quarantine and what was learnt about the target; keep
+    the links; run an initial cycle."""
     now = timezone.now()
     with transaction.atomic():
         ProvisioningJob.objects.filter(pk=job.pk).update(
@@ -112,6 +113,9 @@ def restart_provisioning(job: ProvisioningJob, *, actor=None) -> None:
             quarantine_attempts=0,
             quarantine_notified_reason="",
             deletes_allowed_once=False,
+            # What the engine learnt about the target (attributes it refused, the member-removal
+            # form it accepts) is forgotten: after a restart the target is given a fresh chance.
+            target_learnt={},
             state=JobState.NOT_RUN if job.status_on else job.state,
             next_run_at=now if job.status_on else None,
         )

@@ -130,6 +130,9 @@ def test_allow_deletes_never_redirects_off_site(client, app):
 
 def test_restart_asks_for_confirmation_then_restarts_and_is_audited(client, app):
     quarantine(app, reason="EncounteredQuarantineException")
+    ProvisioningJob.objects.filter(pk=app.provisioning_job.pk).update(
+        target_learnt={"unsupported_attributes": {"User": ["title"]}}
+    )
     admin = login(client, "admin")
     url = reverse("restart-provisioning", args=[app.pk])
     page = client.get(url).content.decode()
@@ -137,6 +140,7 @@ def test_restart_asks_for_confirmation_then_restarts_and_is_audited(client, app)
     assert client.post(url).status_code == 302
     job = ProvisioningJob.objects.get(pk=app.provisioning_job.pk)
     assert job.quarantine_reason == "" and job.full_sync_required and job.watermark is None
+    assert job.target_learnt == {}
     assert AuditEvent.objects.filter(activity=AuditActivity.RESTART, actor=admin).exists()
 
 
