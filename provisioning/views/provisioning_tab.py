@@ -2,6 +2,8 @@
 the synchronization details. Administrators get the form; auditors a read-only summary without
 any credential value."""
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from ..choices import ProvisioningMode
 from ..connectors.base import ConnectionTestResult
+from ..connectors.goto_settings import goto_settings
 from ..forms.provisioning import ProvisioningSettingsForm
 from ..models import Application
 from ..services.configuration import (
@@ -39,9 +42,9 @@ def provisioning_tab(request: HttpRequest, application_id: int) -> HttpResponse:
             if failed_test is not None and not form.cleaned_data.get("save_anyway"):
                 # Warn before saving (Azure tests the credentials on save); nothing is saved.
                 form.ask_to_save_anyway()
-                return render(
+                return render_tab(
                     request,
-                    "provisioning/provisioning_tab.html",
+                    form,
                     provisioning_tab_context(request, application, form, test_result=failed_test),
                 )
             warning = (
@@ -68,11 +71,19 @@ def provisioning_tab(request: HttpRequest, application_id: int) -> HttpResponse:
                 return redirect("provisioning", application.pk)
     elif can_change(request.user):
         form = ProvisioningSettingsForm(job=job)
-    return render(
-        request,
-        "provisioning/provisioning_tab.html",
-        provisioning_tab_context(request, application, form),
-    )
+    return render_tab(request, form, provisioning_tab_context(request, application, form))
+
+
+def render_tab(request: HttpRequest, form, context: dict) -> HttpResponse:
+    """Render the tab. Its Authorize button (GoTo) posts to the portal, which redirects to GoTo's
+    authorization endpoint: the Content-Security-Policy's ``form-action`` must allow that origin
+    on this page, or the browser blocks the redirect."""
+    response = render(request, "provisioning/provisioning_tab.html", context)
+    if form is not None and getattr(form, "authorize_field", None) is not None:
+        parts = urlsplit(goto_settings().authorize_url)
+        if parts.scheme in ("https", "http") and parts.netloc:
+            response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}
+    return response
 
 
 def provisioning_tab_context(

@@ -27,9 +27,9 @@ from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.e2e.helpers import E2E_PASSWORD
 from tests.fakes.goto_api import FakeGoTo, start_fake_goto
 from tests.support.processes import (
-    REDIS_URL,
     ManagedProcess,
     new_queue_name,
+    route_this_process_to,
     start_beat,
     start_worker,
     wait_until,
@@ -169,32 +169,6 @@ class Engine:
         return "\n".join(f"--- {p.name}\n{p.log()}" for p in (self.worker, self.beat))
 
 
-def _route_this_process_to(queue: str):
-    """Make ``.delay()`` in this process (the live server's thread) reach the test worker:
-    the Redis broker and the run's queue. Returns a function that restores the previous state."""
-    from portal.celery import app
-
-    saved = {
-        key: app.conf.get(key)
-        for key in ("broker_url", "task_default_queue", "broker_transport_options")
-    }
-
-    def reset_connections() -> None:
-        app._pool = None
-        app.__dict__.pop("amqp", None)
-
-    app.conf.update(broker_url=REDIS_URL, task_default_queue=queue, broker_transport_options={})
-    reset_connections()
-
-    def restore() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.update(saved)
-        reset_connections()
-
-    return restore
-
-
 # Package scope: the worker and beat stop when the last end-to-end test is done, so their
 # dispatcher never claims the jobs of tests that come after (they share the test database).
 @pytest.fixture(scope="package")
@@ -210,7 +184,7 @@ def engine(django_db_setup, django_db_blocker, goto_server) -> Iterator[Engine]:
     with django_db_blocker.unblock():
         worker = start_worker(queue, concurrency=2, **env)
         beat = start_beat(queue, **env)
-    restore = _route_this_process_to(queue)
+    restore = route_this_process_to(queue)
     running = Engine(queue, worker, beat)
     try:
         wait_until(

@@ -17,8 +17,8 @@ from provisioning.models import ApiToken
 from tests.api.conftest import make_login
 from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.support.processes import (
-    REDIS_URL,
     new_queue_name,
+    route_this_process_to,
     start_beat,
     start_worker,
     wait_until,
@@ -39,26 +39,17 @@ ENDED = {"Succeeded", "CompletedWithFailures", "Failed", "Abandoned"}
 def engine() -> Iterator[str]:
     """A worker and beat on a queue of their own; this process (the live server's thread)
     publishes its tasks there too."""
-    from portal.celery import app
 
     queue = new_queue_name()
     worker = start_worker(queue, **FAST)
     beat = start_beat(queue, **FAST)
-    saved = {k: app.conf.get(k) for k in ("broker_url", "task_default_queue")}
-    saved["broker_transport_options"] = app.conf.get("broker_transport_options")
-    app.conf.update(broker_url=REDIS_URL, task_default_queue=queue, broker_transport_options={})
-    app._pool = None
-    app.__dict__.pop("amqp", None)
+    restore = route_this_process_to(queue)
     try:
         wait_until(lambda: "ready" in worker.log() or not worker.alive(), timeout=30)
         assert worker.alive(), worker.log()
         yield lambda: f"--- worker\n{worker.log()}\n--- beat\n{beat.log()}"
     finally:
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.update(saved)
-        app._pool = None
-        app.__dict__.pop("amqp", None)
+        restore()
         beat.stop()
         worker.stop()
 

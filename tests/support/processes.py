@@ -155,3 +155,35 @@ def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1, messa
             text = message() if callable(message) else message
             raise AssertionError(text or f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def route_this_process_to(queue: str):
+    """Make ``.delay()`` in this process (e.g. the live server's thread) reach a test worker: the
+    Redis broker and the run's queue. Returns a function that restores the previous state.
+
+    kombu keeps its connection and producer pools in process-wide registries keyed by the broker
+    URL: closing one pool (``force_close_all``) would leave a closed pool registered for every
+    later test that publishes to the same Redis ("Acquire on closed pool"). ``kombu.pools.reset``
+    closes them and empties the registries."""
+    from kombu import pools
+
+    from portal.celery import app
+
+    saved = {
+        key: app.conf.get(key)
+        for key in ("broker_url", "task_default_queue", "broker_transport_options")
+    }
+
+    def reset_connections() -> None:
+        pools.reset()
+        app._pool = None
+        app.__dict__.pop("amqp", None)
+
+    app.conf.update(broker_url=REDIS_URL, task_default_queue=queue, broker_transport_options={})
+    reset_connections()
+
+    def restore() -> None:
+        reset_connections()
+        app.conf.update(saved)
+
+    return restore
