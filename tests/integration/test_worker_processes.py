@@ -193,8 +193,15 @@ def test_a_directory_change_reaches_the_target_within_seconds(scim, processes):
     wait_until(
         lambda: cycles(job, state=CycleState.SUCCEEDED), timeout=30, message=logs(worker, beat)
     )
-    job.refresh_from_db()
-    assert job.next_run_at > timezone.now() + timedelta(minutes=15)
+
+    def settled_on_the_interval() -> bool:
+        # Under load the directory watcher may bring one follow-up incremental cycle forward
+        # while the initial one runs (it cannot tell which changes that cycle already read);
+        # once the job is idle its next run is the 20-minute interval.
+        job.refresh_from_db()
+        return job.lease_owner == "" and job.next_run_at > timezone.now() + timedelta(minutes=15)
+
+    wait_until(settled_on_the_interval, timeout=60, message=logs(worker, beat))
 
     user.job_title = "After"
     user.save()
