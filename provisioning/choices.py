@@ -67,6 +67,7 @@ class CycleKind(models.TextChoices):
     INITIAL = "initial", _("Initial cycle")
     INCREMENTAL = "incremental", _("Incremental cycle")
     ON_DEMAND = "on_demand", _("Provision on demand")
+    RECONCILE = "reconcile", _("Reconcile")
 
 
 class CycleState(models.TextChoices):
@@ -128,3 +129,18 @@ class ChangedObject(models.TextChoices):
     GROUP = "group", _("Group")
     MEMBERSHIP = "membership", _("Membership")
     ASSIGNMENT = "assignment", _("Assignment")
+
+
+class ReconcileClass(models.TextChoices):
+    """How a reconcile (DESIGN B4) classifies an account it compared with the target."""
+
+    IN_SYNC = "InSync", _("In sync")
+    DRIFTED = "Drifted", _("Drifted")
+    MISSING = "Missing", _("Missing")
+    UNMANAGED = "Unmanaged", _("Unmanaged")
+    ORPHANED = "Orphaned", _("Orphaned")
+
+
+class ReconcileRepair(models.TextChoices):
+    REPORT_ONLY = "ReportOnly", _("Report only")
+    REPAIR_DRIFT = "RepairDrift", _("Repair drift")

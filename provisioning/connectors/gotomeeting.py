@@ -1198,6 +1198,12 @@ class GoToMeetingConnector(Connector):
     def member_ids(self, resource: dict[str, Any]) -> list[str]:
         return []
 
+    def case_insensitive_paths(self, object_type: str) -> frozenset[str]:
+        return frozenset({"email"})  # GoTo looks users up by e-mail without regard to case
+
+    def display_name(self, object_type: str, resource: dict[str, Any]) -> str:
+        return str(resource.get("email") or resource.get("id") or "")
+
     def close(self) -> None:
         self.http.close()
 

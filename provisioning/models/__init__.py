@@ -8,6 +8,7 @@ from .directory import DirectoryGroup, DirectoryUser, GroupMembership
 from .jobs import AttributeMapping, ObjectMapping, ProvisioningJob
 from .links import ProvisionedObject
 from .logs import ProvisioningLogEntry
+from .reconcile import ReconcileFinding
 
 __all__ = [
     "DEFAULT_ACCESS_ROLE",
@@ -25,4 +26,5 @@ __all__ = [
     "ProvisioningJob",
     "ProvisioningLogEntry",
     "SyncCycle",
+    "ReconcileFinding",
 ]

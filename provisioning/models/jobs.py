@@ -14,6 +14,7 @@ from ..choices import (
     ProvisioningMode,
     ProvisioningScope,
     QuarantineReason,
+    ReconcileRepair,
 )
 from ..fields import EncryptedJSONField
 from .applications import Application
@@ -89,6 +90,20 @@ class ProvisioningJob(models.Model):
     next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
     lease_owner = models.CharField(_("leased by"), max_length=128, blank=True)
     lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True)
+    # Reconcile (DESIGN B4): read the target back every N hours, report and repair drift.
+    reconcile_interval_hours = models.PositiveIntegerField(
+        _("reconcile every (hours)"), default=24, help_text=_("0 turns scheduled reconciles off.")
+    )
+    reconcile_repair = models.CharField(
+        _("when a reconcile finds drift"),
+        max_length=16,
+        choices=ReconcileRepair.choices,
+        default=ReconcileRepair.REPORT_ONLY,
+    )
+    reconcile_disable_unmanaged = models.BooleanField(
+        _("disable unmanaged accounts"), default=False
+    )
+    next_reconcile_at = models.DateTimeField(_("next reconcile"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -125,6 +140,7 @@ class ProvisioningJob(models.Model):
             "last_failure_email_at",
             "full_sync_required",
             "deletes_allowed_once",
+            "next_reconcile_at",
         }
     )
 

@@ -1,0 +1,327 @@
+"""Reconcile (DESIGN B4) against a real scim2-server: drift made by hand in the target is found,
+classified and, when the job says so, repaired."""
+
+import pytest
+
+from provisioning.choices import (
+    CycleKind,
+    CycleState,
+    LinkState,
+    ProvisioningMode,
+    ReconcileClass,
+    ReconcileRepair,
+)
+from provisioning.engine.cycle import CycleBusy, run_cycle
+from provisioning.engine.lease import acquire_lease, release_lease
+from provisioning.models import (
+    Assignment,
+    GroupMembership,
+    ProvisionedObject,
+    ProvisioningLogEntry,
+    ReconcileFinding,
+)
+from provisioning.reconcile.run import run_reconcile
+from provisioning.services.applications import add_application
+from tests.factories import DirectoryGroupFactory, DirectoryUserFactory, assign
+
+pytestmark = pytest.mark.django_db
+
+PATCH = {"Content-Type": "application/scim+json"}
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@pytest.fixture
+def app(scim):
+    application = add_application("scim", "Reconciled app")
+    job = application.provisioning_job
+    job.credentials = scim.credentials
+    job.mode = ProvisioningMode.AUTOMATIC
+    job.save()
+    return application
+
+
+@pytest.fixture
+def provisioned(app, make_connector):
+    """Alice and Bob in group Team, provisioned by an initial cycle."""
+    alice = DirectoryUserFactory(
+        user_principal_name="alice@contoso.example",
+        display_name="Alice Liddell",
+        given_name="Alice",
+        surname="Liddell",
+    )
+    bob = DirectoryUserFactory(user_principal_name="bob@contoso.example", display_name="Bob")
+    team = DirectoryGroupFactory(display_name="Team")
+    GroupMembership.objects.create(group=team, member_user=alice)
+    GroupMembership.objects.create(group=team, member_user=bob)
+    assign(app, alice)
+    assign(app, bob)
+    assign(app, team)
+    cycle = run_cycle(app.provisioning_job, initial=True, connector=make_connector()).cycle
+    assert cycle.state == CycleState.SUCCEEDED, cycle.error
+    return {"alice": alice, "bob": bob, "team": team}
+
+
+def target_id(app, source) -> str:
+    return ProvisionedObject.objects.get(job=app.provisioning_job, source_id=source.pk).target_id
+
+
+def patch(scim, endpoint, resource_id, *operations):
+    response = scim.request(
+        "PATCH",
+        f"/{endpoint}/{resource_id}",
+        json={"schemas": [PATCH_SCHEMA], "Operations": list(operations)},
+        headers=PATCH,
+    )
+    assert response.status_code in (200, 204), response.text
+
+
+def reconcile(app, make_connector, **options):
+    job = app.provisioning_job
+    job.refresh_from_db()
+    return run_reconcile(job, connector=make_connector(), **options)
+
+
+def findings(report, classification):
+    return list(ReconcileFinding.objects.filter(cycle=report.cycle, classification=classification))
+
+
+def test_a_target_untouched_is_all_in_sync(app, scim, make_connector, provisioned):
+    report = reconcile(app, make_connector)
+
+    assert report.cycle.kind == CycleKind.RECONCILE
+    assert report.cycle.state == CycleState.SUCCEEDED, report.cycle.error
+    assert report.counts == {ReconcileClass.IN_SYNC: 3}
+    assert not ReconcileFinding.objects.filter(cycle=report.cycle).exists()
+
+
+def test_drift_made_by_hand_is_found_and_report_only_changes_nothing(
+    app, scim, make_connector, provisioned
+):
+    alice_id = target_id(app, provisioned["alice"])
+    patch(
+        scim,
+        "Users",
+        alice_id,
+        {"op": "replace", "path": "displayName", "value": "Changed by hand"},
+        {"op": "replace", "path": "active", "value": False},
+    )
+
+    report = reconcile(app, make_connector)
+
+    assert report.counts[ReconcileClass.DRIFTED] == 1
+    (finding,) = findings(report, ReconcileClass.DRIFTED)
+    assert finding.target_id == alice_id
+    assert {d["name"]: (d["old"], d["new"]) for d in finding.differences} == {
+        "displayName": ("Changed by hand", "Alice Liddell"),
+        "active": (False, True),
+    }
+    assert finding.outcome == ""
+    still = scim.get_resource("Users", alice_id)
+    assert still["displayName"] == "Changed by hand" and still["active"] is False
+
+
+def test_repair_restores_mapped_values_and_nothing_else(app, scim, make_connector, provisioned):
+    job = app.provisioning_job
+    job.reconcile_repair = ReconcileRepair.REPAIR_DRIFT
+    job.save()
+    alice_id = target_id(app, provisioned["alice"])
+    patch(
+        scim,
+        "Users",
+        alice_id,
+        {"op": "replace", "path": "displayName", "value": "Changed by hand"},
+        {"op": "replace", "path": "active", "value": False},
+        {"op": "replace", "path": "nickName", "value": "Ally"},  # not mapped: must survive
+    )
+
+    report = reconcile(app, make_connector)
+
+    assert report.cycle.state == CycleState.SUCCEEDED, report.cycle.error
+    (finding,) = findings(report, ReconcileClass.DRIFTED)
+    assert finding.outcome == "Repaired"
+    repaired = scim.get_resource("Users", alice_id)
+    assert repaired["displayName"] == "Alice Liddell"
+    assert repaired["active"] is True
+    assert repaired["nickName"] == "Ally"
+    entry = ProvisioningLogEntry.objects.get(cycle_id=report.cycle.pk, action="Update")
+    assert entry.status == "Success" and entry.reason == "Drift repaired"
+    assert {p["name"]: (p["old"], p["new"]) for p in entry.modified_properties} == {
+        "displayName": ("Changed by hand", "Alice Liddell"),
+        "active": (False, True),
+    }
+    # A second reconcile finds nothing left to repair.
+    assert reconcile(app, make_connector).counts == {ReconcileClass.IN_SYNC: 3}
+
+
+def test_user_name_echoed_in_another_case_is_in_sync(app, scim, make_connector, provisioned):
+    alice_id = target_id(app, provisioned["alice"])
+    patch(
+        scim,
+        "Users",
+        alice_id,
+        {"op": "replace", "path": "userName", "value": "ALICE@Contoso.Example"},
+    )
+    assert scim.get_resource("Users", alice_id)["userName"] == "ALICE@Contoso.Example"
+
+    report = reconcile(app, make_connector)
+
+    assert report.counts == {ReconcileClass.IN_SYNC: 3}
+
+
+def test_account_deleted_in_the_target_is_missing_and_recreated(
+    app, scim, make_connector, provisioned
+):
+    bob_id = target_id(app, provisioned["bob"])
+    assert scim.request("DELETE", f"/Users/{bob_id}").status_code == 204
+
+    report = reconcile(app, make_connector)
+    (finding,) = findings(report, ReconcileClass.MISSING)
+    assert finding.target_id == bob_id and finding.display == "bob@contoso.example"
+    # Bob's membership of Team went with him: that is not drift of Team (not ours to see).
+
+    job = app.provisioning_job
+    job.reconcile_repair = ReconcileRepair.REPAIR_DRIFT
+    job.save()
+    report = reconcile(app, make_connector)
+
+    (finding,) = findings(report, ReconcileClass.MISSING)
+    assert finding.outcome == "Repaired"
+    new_id = target_id(app, provisioned["bob"])
+    assert new_id != bob_id
+    assert scim.get_resource("Users", new_id)["userName"] == "bob@contoso.example"
+
+
+def test_account_created_by_hand_is_unmanaged_and_shows_who_would_claim_it(
+    app, scim, make_connector, provisioned
+):
+    DirectoryUserFactory(user_principal_name="carol@contoso.example")  # not assigned
+    for name in ("carol@contoso.example", "stranger@elsewhere.example"):
+        response = scim.request(
+            "POST",
+            "/Users",
+            json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name},
+            headers=PATCH,
+        )
+        assert response.status_code == 201, response.text
+
+    report = reconcile(app, make_connector)
+
+    unmanaged = {f.display: f for f in findings(report, ReconcileClass.UNMANAGED)}
+    assert set(unmanaged) == {"carol@contoso.example", "stranger@elsewhere.example"}
+    assert "carol@contoso.example" in unmanaged["carol@contoso.example"].detail
+    assert unmanaged["stranger@elsewhere.example"].detail == ""
+    assert report.counts[ReconcileClass.IN_SYNC] == 3
+
+
+def test_account_out_of_scope_but_active_is_orphaned_and_disabled_when_repairing(
+    app, scim, make_connector, provisioned
+):
+    # Bob leaves the application (assignment and group) and no cycle has run since.
+    Assignment.objects.filter(user=provisioned["bob"]).delete()
+    GroupMembership.objects.filter(member_user=provisioned["bob"]).delete()
+    bob_id = target_id(app, provisioned["bob"])
+
+    report = reconcile(app, make_connector)
+    (finding,) = findings(report, ReconcileClass.ORPHANED)
+    assert finding.target_id == bob_id and finding.target_active is True
+    assert scim.get_resource("Users", bob_id)["active"] is True
+
+    job = app.provisioning_job
+    job.reconcile_repair = ReconcileRepair.REPAIR_DRIFT
+    job.save()
+    report = reconcile(app, make_connector)
+
+    (finding,) = findings(report, ReconcileClass.ORPHANED)
+    assert finding.outcome == "Disabled"
+    assert scim.get_resource("Users", bob_id)["active"] is False
+    link = ProvisionedObject.objects.get(job=job, source_id=provisioned["bob"].pk)
+    assert link.state == LinkState.DISABLED
+
+
+def test_group_member_removed_by_hand_is_drift_and_repaired(app, scim, make_connector, provisioned):
+    team_id = target_id(app, provisioned["team"])
+    bob_id = target_id(app, provisioned["bob"])
+    patch(scim, "Groups", team_id, {"op": "remove", "path": f'members[value eq "{bob_id}"]'})
+
+    report = reconcile(app, make_connector)
+    (finding,) = findings(report, ReconcileClass.DRIFTED)
+    assert finding.target_id == team_id
+    assert finding.differences == [
+        {"name": "members (added)", "old": None, "new": [bob_id], "count": 1}
+    ]
+
+    job = app.provisioning_job
+    job.reconcile_repair = ReconcileRepair.REPAIR_DRIFT
+    job.save()
+    reconcile(app, make_connector)
+
+    members = {m["value"] for m in scim.get_resource("Groups", team_id)["members"]}
+    assert members == {bob_id, target_id(app, provisioned["alice"])}
+
+
+def test_disable_unmanaged_respects_the_deletion_threshold(app, scim, make_connector, provisioned):
+    created = []
+    for number in range(3):
+        response = scim.request(
+            "POST",
+            "/Users",
+            json={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": f"hand{number}@elsewhere.example",
+                "active": True,
+            },
+            headers=PATCH,
+        )
+        created.append(response.json()["id"])
+    job = app.provisioning_job
+    job.reconcile_disable_unmanaged = True
+    job.deletion_threshold = 2
+    job.save()
+
+    report = reconcile(app, make_connector)
+
+    assert {f.outcome for f in findings(report, ReconcileClass.UNMANAGED)} == {"Held"}
+    assert all(scim.get_resource("Users", i)["active"] is True for i in created)
+    assert ProvisioningLogEntry.objects.filter(
+        cycle_id=report.cycle.pk, action="StagedDelete"
+    ).exists()
+
+    job.deletion_threshold = 3
+    job.save()
+    report = reconcile(app, make_connector)
+
+    assert {f.outcome for f in findings(report, ReconcileClass.UNMANAGED)} == {"Disabled"}
+    assert all(scim.get_resource("Users", i)["active"] is False for i in created)
+    assert (
+        ProvisioningLogEntry.objects.filter(
+            cycle_id=report.cycle.pk, action="Disable", status="Success"
+        ).count()
+        == 3
+    )
+    # Provisioned accounts were never touched.
+    assert scim.get_resource("Users", target_id(app, provisioned["alice"]))["active"] is True
+
+
+def test_dry_run_sends_nothing_and_keeps_nothing(app, scim, make_connector, provisioned):
+    job = app.provisioning_job
+    job.reconcile_repair = ReconcileRepair.REPAIR_DRIFT
+    job.save()
+    alice_id = target_id(app, provisioned["alice"])
+    patch(scim, "Users", alice_id, {"op": "replace", "path": "displayName", "value": "X"})
+
+    report = run_reconcile(job, dry_run=True)
+
+    assert report.counts[ReconcileClass.DRIFTED] == 1
+    assert [r.method for r in report.requests] == ["PATCH"]
+    assert scim.get_resource("Users", alice_id)["displayName"] == "X"
+    assert not ReconcileFinding.objects.exists()
+
+
+def test_reconcile_never_overlaps_another_cycle_of_the_job(app, make_connector, provisioned):
+    job = app.provisioning_job
+    assert acquire_lease(job.pk, "someone-else")
+    try:
+        with pytest.raises(CycleBusy):
+            reconcile(app, make_connector)
+    finally:
+        release_lease(job.pk, "someone-else")
