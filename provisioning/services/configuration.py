@@ -49,6 +49,9 @@ SETTING_NAMES = (
     "prevent_accidental_deletion",
     "deletion_threshold",
     "interval_minutes",
+    "reconcile_interval_hours",
+    "reconcile_repair",
+    "reconcile_disable_unmanaged",
 )
 
 
@@ -66,6 +69,10 @@ class ProvisioningSettings:
     deletion_threshold: int
     interval_minutes: int
     status_on: bool
+    # Reconcile settings (issue 13); None keeps the stored value.
+    reconcile_interval_hours: int | None = None
+    reconcile_repair: str | None = None
+    reconcile_disable_unmanaged: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ def save_provisioning_settings(
     after: dict[str, Any] = {}
     for name in SETTING_NAMES:
         old, new = getattr(locked, name), getattr(values, name)
-        if old != new:
+        if new is not None and old != new:
             before[name], after[name] = old, new
             setattr(locked, name, new)
     changed_settings = tuple(before)

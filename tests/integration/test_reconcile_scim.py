@@ -325,3 +325,72 @@ def test_reconcile_never_overlaps_another_cycle_of_the_job(app, make_connector, 
             reconcile(app, make_connector)
     finally:
         release_lease(job.pk, "someone-else")
+
+
+def test_command_reconcile_dry_run_prints_the_drift_and_sends_nothing(
+    app, scim, make_connector, provisioned
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    alice_id = target_id(app, provisioned["alice"])
+    patch(scim, "Users", alice_id, {"op": "replace", "path": "displayName", "value": "Hand"})
+    job = app.provisioning_job
+    job.reconcile_repair = ReconcileRepair.REPAIR_DRIFT
+    job.save()
+    out = StringIO()
+
+    call_command("provision", app.name, "--reconcile", "--dry-run", stdout=out)
+
+    text = out.getvalue()
+    assert "Drifted: 1" in text and "In sync: 2" in text
+    assert "displayName: 'Hand' -> 'Alice Liddell'" in text
+    assert f"PATCH {scim.url}/Users/{alice_id}" in text
+    assert scim.get_resource("Users", alice_id)["displayName"] == "Hand"
+    assert secret_free(text, scim.token)
+
+
+def secret_free(text, token):
+    return token not in text
+
+
+def test_scheduled_reconcile_is_claimed_with_the_lease_and_runs(
+    app, scim, make_connector, provisioned
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from provisioning.models import ProvisioningJob
+    from provisioning.reconcile.schedule import dispatch_due_reconciles, run_claimed_reconcile
+
+    job = app.provisioning_job
+    job.status_on = True
+    job.save()
+    queued = []
+
+    def enqueue(job_id, owner):
+        queued.append((job_id, owner))
+
+    # First seen: the first reconcile is one interval (24 h by default) away.
+    assert dispatch_due_reconciles(enqueue=enqueue) == []
+    job.refresh_from_db()
+    assert job.next_reconcile_at > timezone.now() + timedelta(hours=23)
+
+    later = timezone.now() + timedelta(hours=25)
+    assert acquire_lease(job.pk, "a-running-cycle")
+    assert dispatch_due_reconciles(now=later, enqueue=enqueue) == []  # never overlaps
+    release_lease(job.pk, "a-running-cycle")
+    ((job_id, owner),) = dispatch_due_reconciles(now=later, enqueue=enqueue)
+    assert queued == [(job.pk, owner)]
+    assert dispatch_due_reconciles(now=later, enqueue=enqueue) == []  # leased: not twice
+
+    run_claimed_reconcile(job_id, owner)
+
+    job.refresh_from_db()
+    assert job.lease_owner == "" and job.next_reconcile_at > timezone.now() + timedelta(hours=23)
+    assert job.cycles.filter(kind=CycleKind.RECONCILE, state=CycleState.SUCCEEDED).count() == 1
+
+    ProvisioningJob.objects.filter(pk=job.pk).update(reconcile_interval_hours=0)
+    assert dispatch_due_reconciles(now=later + timedelta(days=30), enqueue=enqueue) == []
