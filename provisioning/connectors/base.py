@@ -177,6 +177,11 @@ class Connector(abc.ABC):
         value echoed in another case is not drift."""
         return frozenset()
 
+    def is_protected(self, object_type: str, resource: dict[str, Any]) -> bool:
+        """Whether reconcile must never disable this unmanaged account (e.g. the admin account
+        the connector signs in with)."""
+        return False
+
     def display_name(self, object_type: str, resource: dict[str, Any]) -> str:
         """A name for a target object in reports."""
         for key in ("userName", "email", "displayName", "id"):

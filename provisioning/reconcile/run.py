@@ -82,6 +82,7 @@ OUTCOME_REPAIRED = "Repaired"
 OUTCOME_FAILED = "Failed"
 OUTCOME_HELD = "Held"
 OUTCOME_DISABLED = "Disabled"
+OUTCOME_PROTECTED = "Protected"
 
 
 @dataclass
@@ -440,6 +441,9 @@ class Reconciler:
                 detail = _("Matches %(name)s in the directory: a cycle would claim it.") % {
                     "name": claimed
                 }
+            protected = self.connector.is_protected(object_type, resource)
+            if protected:
+                detail = _("Never disabled by reconcile: an administrator account of the target.")
             self.found(
                 ReconcileClass.UNMANAGED,
                 object_type,
@@ -447,6 +451,7 @@ class Reconciler:
                 display=self.connector.display_name(object_type, resource),
                 detail=detail,
                 target_active=self.connector.is_active(object_type, resource),
+                outcome=OUTCOME_PROTECTED if protected else "",
             )
 
     def would_claim(
@@ -578,7 +583,7 @@ class Reconciler:
             object_type=ObjectType.USER,
             classification__in=classes,
             target_active=True,
-        )
+        ).exclude(outcome=OUTCOME_PROTECTED)
         total = candidates.count()
         if not total:
             return

@@ -394,3 +394,50 @@ def test_scheduled_reconcile_is_claimed_with_the_lease_and_runs(
 
     ProvisioningJob.objects.filter(pk=job.pk).update(reconcile_interval_hours=0)
     assert dispatch_due_reconciles(now=later + timedelta(days=30), enqueue=enqueue) == []
+
+
+@pytest.fixture
+def smtp(settings):
+    from tests.support.smtp import SmtpServer
+
+    server = SmtpServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.PORTAL_BASE_URL = "https://portal.example"
+    yield server
+    server.stop()
+
+
+def test_drift_found_sends_one_summary_email_when_the_box_is_ticked(
+    app, scim, make_connector, provisioned, smtp
+):
+    from tests.support.smtp import bodies
+
+    job = app.provisioning_job
+    alice_id = target_id(app, provisioned["alice"])
+    patch(scim, "Users", alice_id, {"op": "replace", "path": "displayName", "value": "Hand"})
+    job.notification_email = "ops@contoso.example"
+    job.notify_on_failure = False
+    job.save()
+    reconcile(app, make_connector)
+    assert smtp.messages == []  # the box is not ticked
+
+    job.notify_on_failure = True
+    job.save()
+    reconcile(app, make_connector)
+
+    [message] = smtp.messages
+    assert "1 drifted, 0 unmanaged" in message["Subject"]
+    text, html = bodies(message)
+    assert "Drifted: 1" in text
+    assert f"https://portal.example/apps/{app.pk}/provisioning/reconcile/" in text
+    assert scim.token not in text and scim.token not in html
+
+    smtp.clear()
+    patch(
+        scim, "Users", alice_id, {"op": "replace", "path": "displayName", "value": "Alice Liddell"}
+    )
+    reconcile(app, make_connector)
+    assert smtp.messages == []  # nothing found, nothing sent
