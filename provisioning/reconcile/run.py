@@ -348,13 +348,23 @@ class Reconciler:
         )
         to_add: list[str] = []
         to_remove: list[str] = []
+        members_unread = ""
         if object_type == ObjectType.GROUP and link.source_id in desired_members:
             wanted = desired_members[link.source_id]
-            actual = set(self.connector.read_members(resource))
+            try:
+                actual = set(self.connector.read_members(resource))
+            except ConnectorError as error:
+                if error.stops_job:
+                    raise
+                # Gone since the listing, or unreadable: compare what we can, touch no member.
+                members_unread = _("The group's members could not be read: %(error)s") % {
+                    "error": error.message
+                }
+                actual = wanted
             ours = self.linked_user_targets(actual)
             to_add = sorted(wanted - actual)
             to_remove = sorted((actual & ours) - wanted)
-        if not diffs and not to_add and not to_remove:
+        if not diffs and not to_add and not to_remove and not members_unread:
             self.counts[ReconcileClass.IN_SYNC] += 1
             return
         finding = self.found(
@@ -365,21 +375,22 @@ class Reconciler:
             display=obj.display or display_name,
             differences=diffs + member_differences(to_add, to_remove),
             target_active=active,
+            detail=members_unread,
         )
         if not self.repair:
             return
         if not rules.mapping.action_update:
             finding.detail = _("The Update action is off")
             return
-        ok = True
+        ok = not members_unread
         if diffs:
             work = self.work(obj, link, _("The target differs from the mappings"))
             work.desired = desired
             changes = {row["name"]: desired[row["name"]] for row in diffs}
-            ok = repairer.repair_attributes(work, current, changes)
-        if ok and (to_add or to_remove):
+            ok = repairer.repair_attributes(work, current, changes) and ok
+        if to_add or to_remove:
             work = self.work(obj, link, _("The target's group members differ"))
-            ok = repairer.repair_members(work, to_add, to_remove)
+            ok = repairer.repair_members(work, to_add, to_remove) and ok
         finding.outcome = OUTCOME_REPAIRED if ok else OUTCOME_FAILED
 
     def work(self, obj, link: ProvisionedObject, detail: str) -> Work:

@@ -441,3 +441,44 @@ def test_drift_found_sends_one_summary_email_when_the_box_is_ticked(
     )
     reconcile(app, make_connector)
     assert smtp.messages == []  # nothing found, nothing sent
+
+
+def test_a_listing_that_fails_part_way_finds_nothing_missing_and_disables_nothing(
+    app, scim, make_connector, provisioned, fault_proxy
+):
+    from tests.support.fault_proxy import Fault
+
+    job = app.provisioning_job
+    job.reconcile_repair = ReconcileRepair.REPAIR_DRIFT
+    job.reconcile_disable_unmanaged = True
+    job.save()
+    # The second page of users never comes (the target keeps failing it).
+    fault_proxy.inject(Fault.passthrough(), method="GET", path="/Users")
+    fault_proxy.inject(Fault.status(500), method="GET", path="/Users", times=20)
+    job.refresh_from_db()
+
+    report = run_reconcile(job, connector=make_connector(fault_proxy.url), page_size=1)
+
+    assert report.cycle.state == CycleState.FAILED
+    assert ReconcileClass.MISSING not in report.counts
+    assert not ReconcileFinding.objects.filter(
+        cycle=report.cycle, classification=ReconcileClass.MISSING
+    ).exists()
+    assert all(u["active"] is True for u in scim.all_resources("Users"))
+    # No repair is recreated from partial knowledge: still exactly the two accounts.
+    assert len(scim.all_resources("Users")) == 2
+
+
+def test_a_target_that_refuses_excluded_attributes_is_listed_in_full(
+    app, scim, make_connector, provisioned, fault_proxy
+):
+    from tests.support.fault_proxy import Fault
+
+    fault_proxy.inject(Fault.status(400, detail="excludedAttributes"), method="GET", path="/Groups")
+    job = app.provisioning_job
+    job.refresh_from_db()
+
+    report = run_reconcile(job, connector=make_connector(fault_proxy.url))
+
+    assert report.cycle.state == CycleState.SUCCEEDED, report.cycle.error
+    assert report.counts == {ReconcileClass.IN_SYNC: 3}
