@@ -5,6 +5,9 @@ links, directory objects and manager references of that page, and the set of tar
 (needed to find the *missing* accounts once the listing is complete).
 """
 
+import contextlib
+import queue
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,12 +43,53 @@ class TargetPage:
         return [r for r in self.resources if str(r.get("id")) not in self.links]
 
 
+_DONE = object()
+
+
+def prefetched(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    """Read the next page in a thread while this one is compared, so the target's time and
+    ours overlap instead of adding up. At most two pages are in memory (a queue of one)."""
+    slot: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        slot.put(page, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slot.put(_DONE)
+        except BaseException as error:  # handed to the consumer, raised in its thread
+            slot.put(error)
+
+    thread = threading.Thread(target=produce, name="reconcile-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slot.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            slot.get_nowait()  # unblock a producer waiting to put
+        thread.join(timeout=30)
+
+
 def read_target(
     job: ProvisioningJob, connector: Connector, object_type: str, page_size: int = PAGE_SIZE
 ) -> Iterator[TargetPage]:
     """Yield the target's objects of one type as :class:`TargetPage` s, in a fixed number of
-    queries per page."""
-    for resources in connector.read_pages(object_type, page_size=page_size):
+    queries per page (the next page is read from the target meanwhile)."""
+    for resources in prefetched(connector.read_pages(object_type, page_size=page_size)):
         resources = [r for r in resources if r.get("id") not in (None, "")]
         page = TargetPage(object_type, resources)
         ids = [str(r["id"]) for r in resources]
