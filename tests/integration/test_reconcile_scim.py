@@ -482,3 +482,53 @@ def test_a_target_that_refuses_excluded_attributes_is_listed_in_full(
 
     assert report.cycle.state == CycleState.SUCCEEDED, report.cycle.error
     assert report.counts == {ReconcileClass.IN_SYNC: 3}
+
+
+def test_group_deleted_in_the_target_is_recreated_with_its_members(
+    app, scim, make_connector, provisioned
+):
+    team_id = target_id(app, provisioned["team"])
+    assert scim.request("DELETE", f"/Groups/{team_id}").status_code == 204
+    job = app.provisioning_job
+    job.reconcile_repair = ReconcileRepair.REPAIR_DRIFT
+    job.save()
+
+    report = reconcile(app, make_connector)
+
+    (finding,) = findings(report, ReconcileClass.MISSING)
+    assert finding.object_type == "Group" and finding.outcome == "Repaired"
+    new_id = target_id(app, provisioned["team"])
+    group = scim.get_resource("Groups", new_id)
+    assert group["displayName"] == "Team"
+    assert {m["value"] for m in group["members"]} == {
+        target_id(app, provisioned["alice"]),
+        target_id(app, provisioned["bob"]),
+    }
+    assert reconcile(app, make_connector).counts == {ReconcileClass.IN_SYNC: 3}
+
+
+def test_the_beat_dispatcher_also_claims_due_reconciles(app, provisioned):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from provisioning.models import ProvisioningJob
+    from provisioning.services.dispatch import dispatch_due_jobs
+
+    job = app.provisioning_job
+    job.status_on = True
+    job.save()
+    ProvisioningJob.objects.filter(pk=job.pk).update(
+        next_run_at=timezone.now() + timedelta(hours=1),
+        next_reconcile_at=timezone.now() - timedelta(minutes=1),
+    )
+    cycles, reconciles = [], []
+
+    claimed = dispatch_due_jobs(
+        enqueue=lambda *a: cycles.append(a), enqueue_reconcile=lambda *a: reconciles.append(a)
+    )
+
+    assert claimed == [] and cycles == []
+    assert [job_id for job_id, _owner in reconciles] == [job.pk]
+    job.refresh_from_db()
+    assert job.lease_owner == reconciles[0][1]
