@@ -203,6 +203,7 @@ def _run(job, dry_run, connector, owner, page_size, requests, on_request) -> Rec
     cycle.save()
     report = ReconcileReport(cycle, counts, sample=reconciler.sample if reconciler else [])
     if not dry_run:
+        _quarantine_if_needed(job, cycle, error)
         if error is None:
             # The report shows the last complete reconcile: earlier findings go.
             ReconcileFinding.objects.filter(job=job).exclude(cycle=cycle).delete()
@@ -215,6 +216,17 @@ def _run(job, dry_run, connector, owner, page_size, requests, on_request) -> Rec
 
             notify_reconcile_findings(job, cycle, counts)
     return report
+
+
+def _quarantine_if_needed(job: ProvisioningJob, cycle: SyncCycle, error) -> None:
+    """Quarantine as after any cycle when a condition is met (bad credentials or configuration,
+    too many failed repairs); a reconcile never lifts a quarantine nor moves the next cycle."""
+    from ..engine.quarantine import after_cycle, quarantine_condition
+
+    stop = error if isinstance(error, ConnectorError) and error.stops_job else None
+    job.refresh_from_db()
+    if quarantine_condition(job, cycle, stop, 0) is not None:
+        after_cycle(job, cycle, stop_error=stop)
 
 
 class Reconciler:

@@ -532,3 +532,20 @@ def test_the_beat_dispatcher_also_claims_due_reconciles(app, provisioned):
     assert [job_id for job_id, _owner in reconciles] == [job.pk]
     job.refresh_from_db()
     assert job.lease_owner == reconciles[0][1]
+
+
+def test_a_reconcile_refused_by_the_target_quarantines_the_job(
+    app, scim, make_connector, provisioned
+):
+    from provisioning.choices import JobState, QuarantineReason
+
+    job = app.provisioning_job
+    job.refresh_from_db()
+
+    report = run_reconcile(job, connector=make_connector(token="wrong-token"))
+
+    assert report.cycle.state == CycleState.FAILED
+    job.refresh_from_db()
+    assert job.state == JobState.QUARANTINE
+    assert job.quarantine_reason == QuarantineReason.QUARANTINE_EXCEPTION
+    assert "wrong-token" not in report.cycle.error
