@@ -11,6 +11,7 @@ from typing import Any
 from ..security.redaction import REDACTED, secret_key_checker
 
 MAX_LISTED_VALUES = 50  # members added/removed kept per finding; the count is always right
+MAX_SHOWN_TEXT = 1000  # a value stored for the report is cut there (a target may send anything)
 
 
 def _blank(value: Any) -> bool:
@@ -83,8 +84,19 @@ def differences(
         if is_secret(path):
             rows.append({"name": path, "old": REDACTED, "new": REDACTED})
         else:
-            rows.append({"name": path, "old": current, "new": value})
+            rows.append({"name": path, "old": _clipped(current), "new": _clipped(value)})
     return rows
+
+
+def _clipped(value: Any) -> Any:
+    """A value small enough to store and show: long text cut, big structures summarised."""
+    if isinstance(value, str) and len(value) > MAX_SHOWN_TEXT:
+        return value[:MAX_SHOWN_TEXT] + "…"
+    if isinstance(value, (list, dict)):
+        text = repr(value)
+        if len(text) > MAX_SHOWN_TEXT:
+            return text[:MAX_SHOWN_TEXT] + "…"
+    return value
 
 
 def member_differences(to_add: list[str], to_remove: list[str]) -> list[dict[str, Any]]:

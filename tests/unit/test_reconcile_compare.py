@@ -41,3 +41,9 @@ def test_member_differences_keep_the_count_and_a_bounded_list():
     added, removed = rows
     assert added["count"] == 120 and len(added["new"]) == 50
     assert removed == {"name": "members (removed)", "old": ["gone"], "new": None, "count": 1}
+
+
+def test_a_huge_value_from_the_target_is_stored_cut():
+    (row,) = differences({"title": "Engineer"}, {"title": "x" * 100_000})
+
+    assert len(row["old"]) == 1001 and row["old"].endswith("…") and row["new"] == "Engineer"
