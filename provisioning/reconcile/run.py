@@ -517,17 +517,19 @@ class Reconciler:
         self, object_type: str, rules: MappingRules, repairer: DriftRepairer, seen: set[str]
     ) -> None:
         """Links whose target id the complete listing did not return."""
-        links = (
+        # Only (pk, target id) pairs are streamed; the few missing links are then read whole.
+        linked = (
             ProvisionedObject.objects.filter(
                 job=self.job, object_type=object_type, state__in=LINKED_STATES
             )
             .exclude(target_id="")
-            .only("id", "source_id", "target_id", "state", "last_exported")
-            .iterator(chunk_size=2000)
+            .values_list("pk", "target_id")
+            .iterator(chunk_size=5000)
         )
-        missing = (link for link in links if link.target_id not in seen)
+        missing_ids = (pk for pk, target_id in linked if target_id not in seen)
         loader = load_users if object_type == ObjectType.USER else load_groups
-        for chunk in chunked(missing, 500):
+        for ids in chunked(missing_ids, 500):
+            chunk = list(ProvisionedObject.objects.filter(pk__in=ids).order_by("pk"))
             sources = loader(self.job.application_id, [link.source_id for link in chunk])
             for link in chunk:
                 exported = link.last_exported or {}
