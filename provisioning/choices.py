@@ -67,6 +67,7 @@ class CycleKind(models.TextChoices):
     INITIAL = "initial", _("Initial cycle")
     INCREMENTAL = "incremental", _("Incremental cycle")
     ON_DEMAND = "on_demand", _("Provision on demand")
+    RECONCILE = "reconcile", _("Reconcile")
 
 
 class CycleState(models.TextChoices):
@@ -137,6 +138,7 @@ class AuditActivity(models.TextChoices):
     REMOVE_MEMBER = "Remove member from group", _("Remove member from group")
     IMPORT_DIRECTORY = "Bulk import users and groups", _("Bulk import users and groups")
     FAILED_SIGN_IN = "Failed sign-in", _("Failed sign-in")
+    RECONCILE_NOW = "Reconcile now", _("Reconcile now")
     # Issue 10: the mapping editor.
     UPDATE_ATTRIBUTE_MAPPINGS = "Update attribute mappings", _("Update attribute mappings")
     UPDATE_SCOPING_FILTERS = "Update scoping filters", _("Update scoping filters")
@@ -172,3 +174,18 @@ class TargetAttributeOrigin(models.TextChoices):
     TARGET = "target", _("Read from the target's /Schemas")
     MANUAL = "manual", _("Added by an administrator")
     IMPORT = "import", _("Imported schema document")
+
+
+class ReconcileClass(models.TextChoices):
+    """How a reconcile (DESIGN B4) classifies an account it compared with the target."""
+
+    IN_SYNC = "InSync", _("In sync")
+    DRIFTED = "Drifted", _("Drifted")
+    MISSING = "Missing", _("Missing")
+    UNMANAGED = "Unmanaged", _("Unmanaged")
+    ORPHANED = "Orphaned", _("Orphaned")
+
+
+class ReconcileRepair(models.TextChoices):
+    REPORT_ONLY = "ReportOnly", _("Report only")
+    REPAIR_DRIFT = "RepairDrift", _("Repair drift")

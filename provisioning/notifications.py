@@ -232,3 +232,32 @@ def notify_after_cycle(
         isinstance(v, dict) and v.get("Failure") for v in (cycle.counters or {}).values()
     ):
         notify_cycle_failures(job, cycle)
+
+
+def notify_reconcile_findings(job: ProvisioningJob, cycle: SyncCycle, counts: dict) -> bool:
+    """One summary e-mail when a reconcile (DESIGN B4) found drift or unmanaged accounts."""
+    from .choices import ReconcileClass
+
+    drifted = counts.get(ReconcileClass.DRIFTED, 0)
+    unmanaged = counts.get(ReconcileClass.UNMANAGED, 0)
+    if not (drifted or unmanaged):
+        return False
+    rows = [
+        (label, counts.get(value, 0))
+        for value, label in ReconcileClass.choices
+        if value != ReconcileClass.IN_SYNC
+    ]
+    return _send(
+        job,
+        "reconcile_findings",
+        _("[Provisioning] %(app)s: reconcile found %(drifted)d drifted, %(unmanaged)d unmanaged")
+        % {"app": job.application.name, "drifted": drifted, "unmanaged": unmanaged},
+        {
+            "cycle": cycle,
+            "in_sync": counts.get(ReconcileClass.IN_SYNC, 0),
+            "rows": rows,
+            "reconcile_url": (
+                f"{settings.PORTAL_BASE_URL}/apps/{job.application_id}/provisioning/reconcile/"
+            ),
+        },
+    )

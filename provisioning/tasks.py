@@ -77,3 +77,29 @@ def run_directory_import(upload_id: str, actor_id: int | None, channel: str = "p
     from .services.directory import run_directory_import as run
 
     run(upload_id, actor_id, channel)
+
+
+@shared_task(name="provisioning.tasks.run_reconcile", ignore_result=True, acks_late=True)
+def run_reconcile(job_id: int, owner: str) -> None:
+    """A reconcile (DESIGN B4), claimed by the dispatcher or asked for with Reconcile now."""
+    from .reconcile.schedule import run_claimed_reconcile
+
+    run_claimed_reconcile(job_id, owner)
+
+
+@shared_task(
+    name="provisioning.tasks.reconcile_now", bind=True, ignore_result=True, max_retries=150
+)
+def reconcile_now(self, job_id: int) -> None:
+    """Reconcile now (the Reconcile page): waits, retrying, while another cycle holds the lease."""
+    from .engine.cycle import CycleBusy
+    from .models import ProvisioningJob
+    from .reconcile.run import run_reconcile
+
+    job = ProvisioningJob.objects.select_related("application").filter(pk=job_id).first()
+    if job is None:
+        return
+    try:
+        run_reconcile(job)
+    except CycleBusy as busy:
+        raise self.retry(countdown=2) from busy

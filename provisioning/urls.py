@@ -23,6 +23,7 @@ from .views import (
     overview,
     provisioning_logs,
     provisioning_tab,
+    reconcile,
     restart,
     single_sign_on,
     sync_details,
@@ -122,6 +123,7 @@ urlpatterns = [
         name="provisioning-log-detail",
     ),
     path(f"{APP}audit-logs/", audit_logs.audit_logs, name="audit-logs"),
+    path(f"{APP}provisioning/reconcile/", reconcile.reconcile, name="reconcile"),
     path(
         f"{APP}provisioning/authorize/",
         goto_authorize.goto_authorize,

@@ -151,6 +151,47 @@ class Connector(abc.ABC):
             if isinstance(member, dict) and member.get("value")
         ]
 
+    # -- reading the target back (reconcile, DESIGN B4) ---------------------------------------
+
+    def read_pages(self, object_type: str, page_size: int = 200) -> Iterator[list[dict[str, Any]]]:
+        """Yield every object of a type, one page (at most ``page_size`` objects) at a time,
+        with every attribute the mappings can target. Group members may be left out: read
+        them with :meth:`read_members`. Only one page is held at a time."""
+        page: list[dict[str, Any]] = []
+        for resource in self.list(object_type, page_size=page_size):
+            page.append(resource)
+            if len(page) >= page_size:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def read_members(self, group: dict[str, Any]) -> list[str]:
+        """The member target ids of a group yielded by :meth:`read_pages`."""
+        return self.member_ids(group)
+
+    def is_active(self, object_type: str, resource: dict[str, Any]) -> bool:
+        """Whether the target account is active (an absent ``active`` counts as active)."""
+        value = self.read_attributes(object_type, resource, ["active"]).get("active")
+        return not (value is False or str(value).strip().lower() == "false")
+
+    def case_insensitive_paths(self, object_type: str) -> frozenset[str]:
+        """Attribute paths whose values the target compares without regard to case, so a
+        value echoed in another case is not drift."""
+        return frozenset()
+
+    def is_protected(self, object_type: str, resource: dict[str, Any]) -> bool:
+        """Whether reconcile must never disable this unmanaged account (e.g. the admin account
+        the connector signs in with)."""
+        return False
+
+    def display_name(self, object_type: str, resource: dict[str, Any]) -> str:
+        """A name for a target object in reports."""
+        for key in ("userName", "email", "displayName", "id"):
+            if resource.get(key):
+                return str(resource[key])
+        return ""
+
     def bulk(self, operations: list[BulkOperation]) -> list[BulkResult]:
         """Run operations and report each one's outcome without raising per-object errors.
 

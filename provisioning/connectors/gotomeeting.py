@@ -1199,6 +1199,20 @@ class GoToMeetingConnector(Connector):
     def member_ids(self, resource: dict[str, Any]) -> list[str]:
         return []
 
+    def case_insensitive_paths(self, object_type: str) -> frozenset[str]:
+        return frozenset({"email"})  # GoTo looks users up by e-mail without regard to case
+
+    def display_name(self, object_type: str, resource: dict[str, Any]) -> str:
+        return str(resource.get("email") or resource.get("id") or "")
+
+    def is_protected(self, object_type: str, resource: dict[str, Any]) -> bool:
+        """The signed-in admin and the account's owners and super users are never disabled."""
+        self.account_key()  # reads /me once
+        if self._me.get("key") not in (None, "") and _same_key(self._me["key"], resource.get("id")):
+            return True
+        roles = {str(r) for r in resource.get("adminRoles") or []}
+        return OWNER_ROLE in roles
+
     def close(self) -> None:
         self.http.close()
 

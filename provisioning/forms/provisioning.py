@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import ProvisioningMode, ProvisioningScope
+from ..choices import ProvisioningMode, ProvisioningScope, ReconcileRepair
 from ..models import ProvisioningJob
 from ..security.outbound import outbound_refusal
 from ..security.redaction import REDACTED
@@ -63,6 +63,24 @@ class ProvisioningSettingsForm(SingleLineFieldsMixin, forms.Form):
         min_value=1,
         help_text=_("Time between incremental cycles."),
     )
+    # Reconcile (DESIGN B4, issue 13).
+    reconcile_interval_hours = forms.IntegerField(
+        label=_("Reconcile every (hours)"),
+        required=False,  # absent (an older client): kept as it is
+        min_value=0,
+        max_value=24 * 365,
+        help_text=_("The target is read back and compared with the directory; 0 turns it off."),
+    )
+    reconcile_repair = forms.ChoiceField(
+        label=_("When a reconcile finds drift"), choices=ReconcileRepair.choices, required=False
+    )
+    reconcile_disable_unmanaged = forms.BooleanField(
+        label=_("Disable unmanaged accounts"),
+        required=False,
+        help_text=_(
+            "Accounts in the target that nothing here provisioned; guarded like deletions."
+        ),
+    )
     status = forms.ChoiceField(
         label=_("Provisioning Status"), choices=STATUS_CHOICES, widget=forms.RadioSelect
     )
@@ -82,6 +100,9 @@ class ProvisioningSettingsForm(SingleLineFieldsMixin, forms.Form):
             "scope": job.scope,
             "interval_minutes": job.interval_minutes,
             "status": "on" if job.status_on else "off",
+            "reconcile_interval_hours": job.reconcile_interval_hours,
+            "reconcile_repair": job.reconcile_repair,
+            "reconcile_disable_unmanaged": job.reconcile_disable_unmanaged,
         }
         initial.update(kwargs.pop("initial", None) or {})
         super().__init__(*args, initial=initial, **kwargs)
@@ -236,4 +257,7 @@ class ProvisioningSettingsForm(SingleLineFieldsMixin, forms.Form):
             interval_minutes=data["interval_minutes"],
             status_on=data["status"] == "on",
             notification_language=data.get("notification_language") or "",
+            reconcile_interval_hours=data.get("reconcile_interval_hours"),
+            reconcile_repair=data.get("reconcile_repair") or None,
+            reconcile_disable_unmanaged=data["reconcile_disable_unmanaged"],
         )

@@ -10,6 +10,7 @@ from .directory_imports import DirectoryImport, DirectoryImportFile, DirectoryIm
 from .jobs import AttributeMapping, ObjectMapping, ProvisioningJob
 from .links import ProvisionedObject
 from .logs import ProvisioningLogEntry
+from .reconcile import ReconcileFinding
 from .security import EncryptionSentinel, ExternalIdentity, ServiceHeartbeat
 from .target_schema import TargetAttribute
 
@@ -37,4 +38,5 @@ __all__ = [
     "ServiceHeartbeat",
     "SyncCycle",
     "TargetAttribute",
+    "ReconcileFinding",
 ]

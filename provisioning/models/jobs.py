@@ -14,6 +14,7 @@ from ..choices import (
     ProvisioningMode,
     ProvisioningScope,
     QuarantineReason,
+    ReconcileRepair,
 )
 from ..fields import EncryptedJSONField
 from .applications import Application
@@ -96,6 +97,20 @@ class ProvisioningJob(models.Model):
     # What cycles learnt about the target (issue 9): {"member_removal": "filter"|"value",
     # "unsupported_attributes": {"User": [...], "Group": [...]}}. See engine/learnt.py.
     target_learnt = models.JSONField(_("learnt about the target"), default=dict, blank=True)
+    # Reconcile (DESIGN B4): read the target back every N hours, report and repair drift.
+    reconcile_interval_hours = models.PositiveIntegerField(
+        _("reconcile every (hours)"), default=24, help_text=_("0 turns scheduled reconciles off.")
+    )
+    reconcile_repair = models.CharField(
+        _("when a reconcile finds drift"),
+        max_length=16,
+        choices=ReconcileRepair.choices,
+        default=ReconcileRepair.REPORT_ONLY,
+    )
+    reconcile_disable_unmanaged = models.BooleanField(
+        _("disable unmanaged accounts"), default=False
+    )
+    next_reconcile_at = models.DateTimeField(_("next reconcile"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -133,6 +148,7 @@ class ProvisioningJob(models.Model):
             "full_sync_required",
             "deletes_allowed_once",
             "target_learnt",
+            "next_reconcile_at",
         }
     )
 

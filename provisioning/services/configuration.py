@@ -50,6 +50,9 @@ SETTING_NAMES = (
     "deletion_threshold",
     "interval_minutes",
     "notification_language",
+    "reconcile_interval_hours",
+    "reconcile_repair",
+    "reconcile_disable_unmanaged",
 )
 
 
@@ -68,6 +71,10 @@ class ProvisioningSettings:
     interval_minutes: int
     status_on: bool
     notification_language: str = ""
+    # Reconcile settings (issue 13); None keeps the stored value.
+    reconcile_interval_hours: int | None = None
+    reconcile_repair: str | None = None
+    reconcile_disable_unmanaged: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -175,7 +182,7 @@ def save_provisioning_settings(
     after: dict[str, Any] = {}
     for name in SETTING_NAMES:
         old, new = getattr(locked, name), getattr(values, name)
-        if old != new:
+        if new is not None and old != new:
             before[name], after[name] = old, new
             setattr(locked, name, new)
     changed_settings = tuple(before)

@@ -41,11 +41,15 @@ def runnable_jobs():
     )
 
 
-def dispatch_due_jobs(*, now=None, enqueue=None) -> list[tuple[int, str]]:
-    """Claim every due job and queue its cycle; returns (job id, lease owner) pairs."""
+def dispatch_due_jobs(*, now=None, enqueue=None, enqueue_reconcile=None) -> list[tuple[int, str]]:
+    """Claim every due job and queue its cycle; returns (job id, lease owner) pairs.
+
+    Then claims the due reconciles; a caller that passes its own ``enqueue`` (a test) gets them
+    only with an ``enqueue_reconcile`` of its own."""
     from ..tasks import run_provisioning_cycle
 
     now = now or timezone.now()
+    with_reconciles = enqueue is None or enqueue_reconcile is not None
     enqueue = enqueue or (lambda job_id, owner: run_provisioning_cycle.delay(job_id, owner))
     due = (
         runnable_jobs()
@@ -61,6 +65,11 @@ def dispatch_due_jobs(*, now=None, enqueue=None) -> list[tuple[int, str]]:
             claimed.append((job_id, owner))
     if claimed:
         logger.info("Dispatched %d provisioning cycle(s)", len(claimed))
+    if with_reconciles:
+        # Reconciles (DESIGN B4) are claimed after the cycles, with the same lease.
+        from ..reconcile.schedule import dispatch_due_reconciles
+
+        dispatch_due_reconciles(now=now, enqueue=enqueue_reconcile)
     return claimed
 
 

@@ -13,6 +13,7 @@ APPLICATION_MENU = (
     ("users-and-groups", "users-and-groups", _("Users and groups"), _("Manage")),
     ("single-sign-on", "single-sign-on", _("Single sign-on"), _("Manage")),
     ("provisioning", "provisioning", _("Provisioning"), _("Manage")),
+    ("reconcile", "reconcile", _("Reconcile"), _("Manage")),
     ("provisioning-logs", "provisioning-logs", _("Provisioning logs"), _("Activity")),
     ("audit-logs", "audit-logs", _("Audit logs"), _("Activity")),
     ("insights", "insights", _("Insights"), _("Activity")),

@@ -35,10 +35,20 @@ class Command(BaseCommand):
         parser.add_argument("--initial", action="store_true", help="run an initial (full) cycle")
         parser.add_argument("--dry-run", action="store_true", help="send no writing request")
         parser.add_argument("--user", metavar="UPN", help="provision this one user on demand")
+        parser.add_argument(
+            "--reconcile",
+            action="store_true",
+            help="reconcile: read the target back, report (and per the job's setting repair) drift",
+        )
 
     def handle(self, *args, app: str, initial: bool, dry_run: bool, user: str | None, **options):
         application = self._application(app)
         job = application.provisioning_job
+        if options.get("reconcile"):
+            from provisioning.reconcile.command import reconcile_command
+
+            reconcile_command(self, job, dry_run=dry_run)
+            return
         user_ids = None
         if user:
             found = DirectoryUser.objects.filter(user_principal_name__iexact=user).first()
