@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -72,13 +73,23 @@ class PreparedChunk:
     operations: list[BulkOperation]
 
     def send(self) -> tuple[list[BulkResult] | None, BaseException | None]:
-        """Send the operations; returns (results, None) or (None, the error). Thread-safe."""
+        """Send the operations; returns (results, None), (None, the error), or — requests sent
+        in parallel — the results that came back and the error that stops the cycle.
+        Thread-safe: connectors never touch the database."""
         if not self.operations:
             return [], None
-        try:
-            return self.synchronizer.ctx.connector.bulk(self.operations), None
-        except BaseException as error:  # handed to finish() in the cycle's own thread
-            return None, error
+        ctx = self.synchronizer.ctx
+        if ctx.capabilities.bulk or not ctx.requests.concurrent:
+            try:
+                return ctx.connector.bulk(self.operations), None
+            except BaseException as error:  # handed to finish() in the cycle's own thread
+                return None, error
+        # No Bulk: one request per object, many in flight (issue 16). One object per call.
+        run_one = ctx.connector.run_operation
+        outcomes = ctx.requests.run_all([partial(run_one, op) for op in self.operations])
+        results = [result for result, error in outcomes if error is None and result is not None]
+        stop = next((error for _result, error in outcomes if error is not None), None)
+        return results, stop
 
 
 class ChunkSynchronizer:
@@ -148,20 +159,29 @@ class ChunkSynchronizer:
         error: BaseException | None,
     ) -> None:
         """Record what the target answered to a prepared chunk, then save its links."""
+        if error is not None and not isinstance(error, ConnectorError):
+            raise error
+        if results:
+            # Requests sent in parallel: what came back is recorded even when another request
+            # of the chunk stops the cycle, so nothing created is forgotten.
+            by_bulk_id = {work.bulk_id: work for work in prepared.writes}
+            try:
+                for result in results:
+                    work = by_bulk_id.get(result.bulk_id)
+                    if work is not None:
+                        self.complete_write(work, result)
+            except StopCycle:
+                self.persist()
+                raise
         if error is not None:
-            if not isinstance(error, ConnectorError):
-                raise error
             if error.stops_job:
+                self.persist()
                 raise StopCycle(error) from error
             # The whole batch failed in transit: every object in it fails and is escrowed.
+            answered = {result.bulk_id for result in results or []}
             for work in prepared.writes:
-                self.fail_with_connector_error(work, error)
-        else:
-            by_bulk_id = {work.bulk_id: work for work in prepared.writes}
-            for result in results or []:
-                work = by_bulk_id.get(result.bulk_id)
-                if work is not None:
-                    self.complete_write(work, result)
+                if work.bulk_id not in answered:
+                    self.fail_with_connector_error(work, error)
         self.persist()
 
     def plan(
@@ -705,8 +725,18 @@ class ChunkSynchronizer:
         self.updated(work)
 
     def disable(self, work: Work) -> None:
+        error = None
         try:
             self.ctx.connector.disable(self.object_type, work.link.target_id)
+        except ConnectorError as failure:
+            error = failure
+        self.disabled(work, error)
+
+    def disabled(self, work: Work, error: ConnectorError | None) -> None:
+        """Record a disable sent (here, or from a request thread) and its outcome."""
+        try:
+            if error is not None:
+                raise error
         except NotFoundError:
             work.steps.append(Step("Action", LogStatus.WARNING, _("Already gone from the target")))
             self.deleted_links.append(work.link)
@@ -877,16 +907,32 @@ def execute_removals(ctx: CycleContext) -> int:
     if guarded and len(pending) > job.deletion_threshold:
         return _hold_removals(ctx, pending)
     synchronizers: dict[str, ChunkSynchronizer] = {}
-    for object_type, work in pending:
-        sync = synchronizers.get(object_type)
-        if sync is None:
-            sync = synchronizers[object_type] = ChunkSynchronizer(ctx, ctx.mappings[object_type])
-        if work.action == "disable":
-            sync.disable(work)
-        else:
-            sync.delete(work)
-    for sync in synchronizers.values():
-        sync.persist()
+    for object_type, _work in pending:
+        if object_type not in synchronizers:
+            synchronizers[object_type] = ChunkSynchronizer(ctx, ctx.mappings[object_type])
+    # Disables: one request per object, many in flight (issue 16), recorded here in order.
+    disables = [(t, w) for t, w in pending if w.action == "disable"]
+    outcomes = ctx.requests.run_all(
+        [partial(ctx.connector.disable, t, w.link.target_id) for t, w in disables]
+    )
+    try:
+        stop: StopCycle | None = None
+        for (object_type, work), (_result, error) in zip(disables, outcomes, strict=True):
+            if error is not None and not isinstance(error, ConnectorError):
+                raise error
+            try:
+                synchronizers[object_type].disabled(work, error)
+            except StopCycle as stopping:
+                stop = stop or stopping  # the others' outcomes are recorded first
+        if stop is not None:
+            raise stop
+        # Deletes one by one: a user's account first leaves the groups it was written into.
+        for object_type, work in pending:
+            if work.action != "disable":
+                synchronizers[object_type].delete(work)
+    finally:
+        for sync in synchronizers.values():
+            sync.persist()
     return 0
 
 

@@ -14,6 +14,7 @@ from ..connectors.base import Capabilities, Connector
 from ..connectors.errors import ConnectorError, TransientError
 from ..models import ObjectMapping, ProvisioningJob
 from .evaluate import AttributeRule
+from .inflight import RequestPool, sequential
 from .match import MatchResult, TargetIndex, match_by_attributes
 from .record import CycleRecorder
 
@@ -69,6 +70,8 @@ class CycleContext:
     unsupported: dict[str, set[str]] = field(default_factory=dict)
     known_unsupported: dict[str, set[str]] = field(default_factory=dict)
     group_links: list | None = None  # loaded when a user delete needs them
+    # Requests in flight (issue 16): the pool connector calls are sent over.
+    requests: RequestPool = field(default_factory=sequential)
 
     @property
     def sync_all(self) -> bool:

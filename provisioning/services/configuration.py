@@ -50,6 +50,7 @@ SETTING_NAMES = (
     "deletion_threshold",
     "interval_minutes",
     "notification_language",
+    "max_requests_in_flight",
 )
 
 
@@ -68,6 +69,7 @@ class ProvisioningSettings:
     interval_minutes: int
     status_on: bool
     notification_language: str = ""
+    max_requests_in_flight: int | None = None  # None keeps the job's value (issue 16)
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,8 @@ def save_provisioning_settings(
     after: dict[str, Any] = {}
     for name in SETTING_NAMES:
         old, new = getattr(locked, name), getattr(values, name)
+        if new is None and name == "max_requests_in_flight":
+            continue
         if old != new:
             before[name], after[name] = old, new
             setattr(locked, name, new)

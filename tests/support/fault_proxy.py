@@ -48,6 +48,7 @@ import random
 import socket
 import struct
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -213,6 +214,11 @@ class SeenRequest:
     query: str
     fault: str
     body: bytes = field(repr=False, default=b"")
+    # When the request arrived and when its answer (or reset) went out (time.monotonic()):
+    # tests of requests in flight check that one object never had two at once (issue 16).
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    status: int | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -227,7 +233,16 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         proxy = self.server.proxy
         parts = urlsplit(self.path)
-        fault = proxy._choose(self.command, parts.path, parts.query, body)
+        fault, seen = proxy._choose_seen(self.command, parts.path, parts.query, body)
+        try:
+            self._handle_fault(fault, body, seen)
+        finally:
+            seen.finished = time.monotonic()
+
+    def _handle_fault(self, fault: Fault, body: bytes, seen: SeenRequest) -> None:
+        proxy = self.server.proxy
+        if proxy.latency > 0 and proxy._stopping.wait(proxy.latency):
+            return self._reset()  # a far target: every request takes this long (issue 16)
         if fault.kind == "delay":
             if proxy._stopping.wait(fault.seconds):
                 return self._reset()
@@ -244,6 +259,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reset()
         if fault.kind == "respond":
             status, headers, content = fault.status_code, list(fault.headers), fault.body
+        seen.status = status
         self._reply(status, headers, content)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
@@ -307,8 +323,9 @@ class _ProxyServer(ThreadingHTTPServer):
 class FaultProxy:
     """See the module docstring. Thread-safe; start/stop or use as a context manager."""
 
-    def __init__(self, upstream: str | None, *, seed: int = 0) -> None:
+    def __init__(self, upstream: str | None, *, seed: int = 0, latency: float = 0.0) -> None:
         self.upstream = upstream
+        self.latency = latency  # seconds added to every request (a far target)
         self._upstream_path = ""
         if upstream is not None:
             parts = urlsplit(upstream)
@@ -451,6 +468,11 @@ class FaultProxy:
     # -- called by the handler ------------------------------------------------------
 
     def _choose(self, method: str, path: str, query: str, body: bytes) -> Fault:
+        return self._choose_seen(method, path, query, body)[0]
+
+    def _choose_seen(
+        self, method: str, path: str, query: str, body: bytes
+    ) -> tuple[Fault, SeenRequest]:
         with self._lock:
             self.seen[(method, path)] += 1
             chosen = Fault.passthrough()
@@ -472,8 +494,9 @@ class FaultProxy:
             label = chosen.kind if chosen.kind != "respond" else f"respond:{chosen.status_code}"
             if chosen.kind != "pass":
                 self.faults[label] += 1
-            self.requests.append(SeenRequest(method, path, query, label, body))
-            return chosen
+            seen = SeenRequest(method, path, query, label, body)
+            self.requests.append(seen)
+            return chosen, seen
 
     def _count_forwarded(self, method: str, path: str) -> None:
         with self._lock:
