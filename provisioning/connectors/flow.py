@@ -52,6 +52,7 @@ class AdaptiveConcurrency:
         self._baseline: float | None = None  # the fastest answer seen (seconds)
         self._completions: deque[float] = deque()
         self.completed = 0
+        self._first_start: float | None = None
 
     # -- taking and giving back a slot ------------------------------------------------------
 
@@ -65,6 +66,8 @@ class AdaptiveConcurrency:
                     continue
                 if self.in_flight < int(self.limit):
                     self.in_flight += 1
+                    if self._first_start is None:
+                        self._first_start = now
                     self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
                     return now
                 self._cond.wait(1.0)
@@ -135,8 +138,16 @@ class AdaptiveConcurrency:
             span = max(1.0, min(RATE_WINDOW, now - self._completions[0]))
             return len(self._completions) / span
 
+    def mean_rate(self) -> float:
+        """Answers per second since the first request."""
+        with self._cond:
+            if self._first_start is None or not self.completed:
+                return 0.0
+            return self.completed / max(1e-3, self._clock() - self._first_start)
+
     def snapshot(self) -> dict:
         rate = self.rate()
+        mean = self.mean_rate()
         with self._cond:
             return {
                 "concurrency": int(self.limit),
@@ -144,6 +155,7 @@ class AdaptiveConcurrency:
                 "in_flight": self.in_flight,
                 "peak_in_flight": self.peak_in_flight,
                 "rate_per_second": round(rate, 1),
+                "mean_rate_per_second": round(mean, 1),
                 "decreases": self.decreases,
                 "increases": self.increases,
                 "regrown": self.regrown,

@@ -140,6 +140,7 @@ class CycleRecorder:
                     "requests_max_in_flight": snapshot["max_concurrency"],
                     "requests_peak_in_flight": snapshot["peak_in_flight"],
                     "requests_per_second": snapshot["rate_per_second"],
+                    "requests_per_second_mean": snapshot["mean_rate_per_second"],
                     "requests_sent": snapshot["requests"],
                     "requests_concurrency_lowest": snapshot["lowest"],
                     "requests_concurrency_highest": snapshot["highest"],

@@ -59,6 +59,7 @@ class ProvisioningSettingsForm(SingleLineFieldsMixin, forms.Form):
     )
     max_requests_in_flight = forms.IntegerField(
         label=_("Maximum requests in flight"),
+        required=False,  # left out (older clients): the job keeps its value
         min_value=1,
         max_value=64,
         help_text=_(

@@ -181,7 +181,7 @@ def test_20_percent_faults_with_16_in_flight_converge_without_duplicates(
     ]
     fault_proxy.set_random_faults(0.2, faults, seed=16)
     states, decreased, regrown = [], 0, 0
-    for number in range(MAX_CYCLES):
+    for _number in range(MAX_CYCLES):
         # Initial cycles: escrowed objects are due minutes later, an initial cycle takes all.
         result = cycle(app, connector(fault_proxy.url), initial=True)
         assert result.state != CycleState.FAILED, result.error
