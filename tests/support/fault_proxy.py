@@ -278,6 +278,13 @@ class _Handler(BaseHTTPRequestHandler):
             }
             proxy._count_forwarded(self.command, parts.path)
             return 200, [("Content-Type", "application/json")], json.dumps(echo).encode()
+        with proxy._upstream_slots:
+            return self._forward_upstream(body, headers)
+
+    def _forward_upstream(
+        self, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        proxy = self.server.proxy
         upstream = http.client.HTTPConnection(
             proxy._upstream_host, proxy._upstream_port, timeout=UPSTREAM_TIMEOUT
         )
@@ -323,9 +330,19 @@ class _ProxyServer(ThreadingHTTPServer):
 class FaultProxy:
     """See the module docstring. Thread-safe; start/stop or use as a context manager."""
 
-    def __init__(self, upstream: str | None, *, seed: int = 0, latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        upstream: str | None,
+        *,
+        seed: int = 0,
+        latency: float = 0.0,
+        upstream_slots: int = 4,
+    ) -> None:
         self.upstream = upstream
         self.latency = latency  # seconds added to every request (a far target)
+        # scim2-server answers one request at a time and its listen backlog is short: many
+        # clients in flight (issue 16) wait here for a slot instead of being reset by it.
+        self._upstream_slots = threading.BoundedSemaphore(max(1, upstream_slots))
         self._upstream_path = ""
         if upstream is not None:
             parts = urlsplit(upstream)
