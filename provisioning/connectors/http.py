@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,7 @@ NOT_SENT_CODES = frozenset({"ConnectionRefused", "DnsFailure"})
 # 501 and 505 say "never", the rest of 5xx say "not now".
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 507, 509, 520, 522, 524})
 DEFAULT_TIMEOUT = (5.0, 30.0)
+RATE_WINDOW = 1.0  # seconds: the window no more than the rate may be granted in
 
 
 def default_user_agent() -> str:
@@ -176,6 +178,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._tokens = float(self.burst)
         self._updated = clock()
+        self._granted: deque[float] = deque()
 
     def acquire(self) -> float:
         """Wait for a token; return how long this caller waited (seconds)."""
@@ -188,9 +191,26 @@ class RateLimiter:
             self._updated = now
             self._tokens -= 1.0
             wait = 0.0 if self._tokens >= 0 else -self._tokens / rate
+            scheduled = now + wait
         if wait > 0:
             self._sleep(wait)
-        return wait
+        per_window = int(rate)
+        if per_window < 1:
+            return wait
+        # Requests in flight (issue 16): a sleep that overshot, then a grant on time, must not
+        # put rate + 1 requests in one second. The grants actually made are kept for one
+        # second.
+        with self._lock:
+            now = max(self._clock(), scheduled)  # a sleep may overshoot, never undershoot
+            while self._granted and self._granted[0] <= now - RATE_WINDOW:
+                self._granted.popleft()
+            extra = 0.0
+            if len(self._granted) >= per_window:
+                extra = max(0.0, self._granted[-per_window] + RATE_WINDOW - now)
+            self._granted.append(now + extra)
+        if extra > 0:
+            self._sleep(extra)
+        return wait + extra
 
 
 @dataclass

@@ -617,6 +617,22 @@ class ScimConnector(Connector):
     def list(self, object_type: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
         return self._pages(self._endpoint(object_type), {}, page_size, None)
 
+    def list_page(
+        self, object_type: str, start_index: int, count: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of a listing (``startIndex`` paging): its resources and ``totalResults``.
+
+        The engine asks for the pages after the first concurrently (issue 16)."""
+        endpoint = self._endpoint(object_type)
+        what = f"GET /{endpoint}"
+        response = self._request(
+            "GET", self._url(endpoint), params={"startIndex": start_index, "count": count}
+        )
+        self._raise_for_status(response, what)
+        body = self._list_response(response, what)
+        total = body.get("totalResults")
+        return list(body.get("Resources") or []), total if isinstance(total, int) else None
+
     def _pages(
         self,
         endpoint: str,

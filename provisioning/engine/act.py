@@ -24,7 +24,7 @@ from ..security.redaction import protect_secret_values, secret_key_checker
 from .context import CycleContext, MappingRules
 from .evaluate import EvaluationError, attributes_hash, changed_attributes, evaluate_object
 from .importing import SourceObject
-from .match import AmbiguousMatch, MatchResult, match_by_attributes
+from .match import AmbiguousMatch, MatchResult, match_by_attributes, matching_rules
 from .record import Step, modified_properties, save_links
 from .scope import decide_scope
 
@@ -130,6 +130,8 @@ class ChunkSynchronizer:
         What ``prepare`` returns can be sent from another thread (connectors never touch the
         database) while the next chunk is prepared; ``finish`` then records the outcome.
         """
+        if self.ctx.requests.concurrent and self.ctx.matching_by_filter(self.object_type):
+            self.prefetch_lookups(objects, links, reference_targets)
         works = [self.plan(obj, links.get(obj.source_id), reference_targets) for obj in objects]
         # Disables and deletes wait for the end of the cycle: the accidental-deletion guard
         # (F23) must see how many there are before any is done.
@@ -151,6 +153,46 @@ class ChunkSynchronizer:
                     )
                 )
         return PreparedChunk(self, writes, operations)
+
+    def prefetch_lookups(
+        self,
+        objects: list[SourceObject],
+        links: dict[uuid.UUID, ProvisionedObject],
+        reference_targets: dict[uuid.UUID, str],
+    ) -> None:
+        """Send the filtered lookups of the chunk's unlinked objects concurrently (issue 16):
+        the first matching attribute of each, exactly what planning asks for first."""
+        mapping = self.rules.mapping
+        rules = matching_rules(self.rules.rules)
+        if not rules:
+            return
+        lookups = []
+        for obj in objects:
+            link = links.get(obj.source_id)
+            if link is not None and link.target_id:
+                continue
+            decision = decide_scope(
+                obj, sync_all=self.ctx.sync_all, scoping_filters=mapping.scoping_filters
+            )
+            if decision.failed or not decision.in_scope:
+                continue
+            source = dict(obj.attributes)
+            source["IsSoftDeleted"] = False
+            source["appRoleAssignments"] = list(obj.roles)
+            try:
+                desired = evaluate_object(
+                    self.rules.rules, source, for_create=True, reference_targets=reference_targets
+                ).attributes
+            except EvaluationError:
+                continue  # planning logs it
+            for rule in rules:
+                value = desired.get(rule.target)
+                if value not in (None, ""):
+                    if isinstance(value, str | int | bool):
+                        lookups.append((rule.target, value))
+                    break
+        if len(lookups) > 1:
+            self.ctx.lookups(self.object_type).prefetch(self.ctx.requests, lookups)
 
     def finish(
         self,

@@ -15,7 +15,7 @@ from ..connectors.errors import ConnectorError, TransientError
 from ..models import ObjectMapping, ProvisioningJob
 from .evaluate import AttributeRule
 from .inflight import RequestPool, sequential
-from .match import MatchResult, TargetIndex, match_by_attributes
+from .match import MatchResult, PrefetchedLookups, TargetIndex, match_by_attributes
 from .record import CycleRecorder
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ class CycleContext:
     group_links: list | None = None  # loaded when a user delete needs them
     # Requests in flight (issue 16): the pool connector calls are sent over.
     requests: RequestPool = field(default_factory=sequential)
+    _lookups: dict[str, PrefetchedLookups] = field(default_factory=dict)
 
     @property
     def sync_all(self) -> bool:
@@ -96,7 +97,7 @@ class CycleContext:
         if object_type not in self.indexes:
             rules = self.mappings[object_type]
             self.indexes[object_type] = TargetIndex(
-                self.connector, object_type, rules.matching_paths
+                self.connector, object_type, rules.matching_paths, self.requests
             )
         return self.indexes[object_type]
 
@@ -128,7 +129,7 @@ class CycleContext:
                 detail=error.detail,
             )
         try:
-            index = self._index(object_type) if mode == "index" else None
+            index = self._index(object_type) if mode == "index" else self.lookups(object_type)
             return match_by_attributes(self.connector, object_type, rules, desired, index)
         except ConnectorError as error:
             if error.stops_job:
@@ -150,6 +151,16 @@ class CycleContext:
                 "matching %s by %s failed (%s); falling back to %s", object_type, mode, error, other
             )
             return self._find_match(object_type, rules, desired)
+
+    def lookups(self, object_type: str) -> PrefetchedLookups:
+        """Filtered lookups, sent concurrently ahead of planning a chunk (issue 16)."""
+        if object_type not in self._lookups:
+            self._lookups[object_type] = PrefetchedLookups(self.connector, object_type)
+        return self._lookups[object_type]
+
+    def matching_by_filter(self, object_type: str) -> bool:
+        default = "index" if self.use_target_index else "filter"
+        return self.match_mode.get(object_type, default) == "filter"
 
     @property
     def member_removal_blocked(self) -> bool:
