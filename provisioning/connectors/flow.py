@@ -21,6 +21,8 @@ CONGESTION_STATUSES = frozenset({429, 503})
 INITIAL_LIMIT = 2
 MAX_PAUSE = 120.0  # a Retry-After is honoured up to this long
 RATE_WINDOW = 5.0  # the rate shown is over the last few seconds
+SLOWER_THAN_FASTEST = 3  # an answer this many times slower than the fastest (plus the
+SLACK = 0.1  # slack, seconds) is slow: the limit stops growing
 
 
 class AdaptiveConcurrency:
@@ -49,7 +51,7 @@ class AdaptiveConcurrency:
         self.highest = int(self.limit)
         self.retry_after_pauses = 0
         self._last_decrease = -1e18
-        self._baseline: float | None = None  # the fastest answer seen (seconds)
+        self._baseline: dict[str, float] = {}  # the fastest answer seen, by method (seconds)
         self._completions: deque[float] = deque()
         self.completed = 0
         self._first_start: float | None = None
@@ -79,8 +81,10 @@ class AdaptiveConcurrency:
         status: int | None,
         timed_out: bool = False,
         retry_after: float | None = None,
+        method: str = "",
     ) -> None:
-        """Give the slot back and adapt the limit to how the answer came."""
+        """Give the slot back and adapt the limit to how the answer came (``method``: reads
+        and writes are compared with the fastest answer of their own kind)."""
         with self._cond:
             now = self._clock()
             self.in_flight = max(0, self.in_flight - 1)
@@ -94,7 +98,7 @@ class AdaptiveConcurrency:
                     self.paused_until = max(self.paused_until, now + min(retry_after, MAX_PAUSE))
                     self.retry_after_pauses += 1
             elif status is not None and status < 500:
-                self._answered(now - started)
+                self._answered(now - started, method)
             self._cond.notify_all()
 
     def _congested(self, started: float, now: float) -> None:
@@ -107,12 +111,13 @@ class AdaptiveConcurrency:
         self.decreases += 1
         self.lowest = min(self.lowest, int(self.limit))
 
-    def _answered(self, elapsed: float) -> None:
-        baseline = self._baseline
+    def _answered(self, elapsed: float, method: str = "") -> None:
+        baseline = self._baseline.get(method)
         if baseline is None or elapsed < baseline:
-            self._baseline = baseline = elapsed
-        # Fast: not much slower than the fastest answer (queueing at the target says "enough").
-        fast = elapsed <= 2 * baseline + 0.05
+            self._baseline[method] = baseline = elapsed
+        # Fast: not much slower than the fastest answer of its kind (queueing at the target,
+        # the answers slowing down, says "enough").
+        fast = elapsed <= SLOWER_THAN_FASTEST * baseline + SLACK
         if not fast or self.limit >= self.maximum:
             return
         before = int(self.limit)

@@ -450,6 +450,7 @@ class HttpClient:
                         status=status,
                         timed_out=failure is not None and failure.code == "Timeout",
                         retry_after=failure.retry_after if failure is not None else None,
+                        method=method,
                     )
             if response is not None:
                 return response

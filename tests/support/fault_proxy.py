@@ -168,8 +168,10 @@ class Fault:
         return cls("pass", body_rewrite=function)
 
     @classmethod
-    def delay(cls, seconds: float) -> Fault:
-        return cls("delay", seconds=min(seconds, MAX_DELAY))
+    def delay(cls, seconds: float, *, after_upstream: bool = False) -> Fault:
+        """Wait, then forward; with ``after_upstream``, forward (the target applies it), then
+        hold the answer back that long."""
+        return cls("delay", seconds=min(seconds, MAX_DELAY), after_upstream=after_upstream)
 
 
 def _methods(method: str | tuple[str, ...] | list[str] | None) -> frozenset[str] | None:
@@ -243,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         if proxy.latency > 0 and proxy._stopping.wait(proxy.latency):
             return self._reset()  # a far target: every request takes this long (issue 16)
-        if fault.kind == "delay":
+        if fault.kind == "delay" and not fault.after_upstream:
             if proxy._stopping.wait(fault.seconds):
                 return self._reset()
             fault = Fault.passthrough()
@@ -255,6 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
             except (OSError, http.client.HTTPException) as error:
                 status, headers = 502, [("Content-Type", "text/plain")]
                 content = f"fault proxy: upstream failed: {error}".encode()
+        if fault.kind == "delay" and proxy._stopping.wait(fault.seconds):
+            return self._reset()  # applied by the target; the answer never comes
         if fault.kind == "reset":
             return self._reset()
         if fault.kind == "respond":
