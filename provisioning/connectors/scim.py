@@ -617,6 +617,12 @@ class ScimConnector(Connector):
     def list(self, object_type: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
         return self._pages(self._endpoint(object_type), {}, page_size, None)
 
+    def list_after(
+        self, object_type: str, first_page: list[dict[str, Any]], page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Every object, page 1 being ``first_page`` (read already with ``list_page``)."""
+        return self._pages(self._endpoint(object_type), {}, page_size, None, first_page)
+
     def list_page(
         self, object_type: str, start_index: int, count: int
     ) -> tuple[list[dict[str, Any]], int | None]:
@@ -639,12 +645,20 @@ class ScimConnector(Connector):
         params: Mapping[str, Any],
         page_size: int,
         limit: int | None,
+        first_page: list[dict[str, Any]] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Page with startIndex/count until a page is empty or totalResults is reached."""
+        """Page with startIndex/count until a page is empty or totalResults is reached.
+
+        ``first_page``: the resources of page 1, already read (the next page is asked for)."""
         page_size = max(1, page_size)
         start = 1
         seen = 0
         previous_first_id = None
+        if first_page:
+            yield from first_page
+            seen = start = len(first_page)
+            start += 1
+            previous_first_id = first_page[0].get("id")
         what = f"GET /{endpoint}"
         for _page in range(MAX_LIST_PAGES):
             response = self._request(

@@ -192,7 +192,9 @@ class ChunkSynchronizer:
                         lookups.append((rule.target, value))
                     break
         if len(lookups) > 1:
-            self.ctx.lookups(self.object_type).prefetch(self.ctx.requests, lookups)
+            error = self.ctx.lookups(self.object_type).prefetch(self.ctx.requests, lookups)
+            if isinstance(error, ConnectorError) and not error.stops_job:
+                self.ctx.matching_failed(self.object_type, error)
 
     def finish(
         self,

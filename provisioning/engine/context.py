@@ -134,23 +134,32 @@ class CycleContext:
         except ConnectorError as error:
             if error.stops_job:
                 raise
-            failed_before = object_type in self.match_errors
-            self.match_errors[object_type] = error
-            if failed_before:
-                self.match_mode[object_type] = "none"
-                logger.warning(
-                    "matching %s: listing and filtered lookups both failed; the remaining "
-                    "objects are escrowed (%s)",
-                    object_type,
-                    error,
-                )
+            if not self.matching_failed(object_type, error, mode):
                 raise
-            other = "filter" if mode == "index" else "index"
-            self.match_mode[object_type] = other
-            logger.warning(
-                "matching %s by %s failed (%s); falling back to %s", object_type, mode, error, other
-            )
             return self._find_match(object_type, rules, desired)
+
+    def matching_failed(
+        self, object_type: str, error: ConnectorError, mode: str = "filter"
+    ) -> bool:
+        """One way of matching failed: switch to the other (True), or, when both failed, to
+        none for the rest of the cycle (False)."""
+        failed_before = object_type in self.match_errors
+        self.match_errors[object_type] = error
+        if failed_before:
+            self.match_mode[object_type] = "none"
+            logger.warning(
+                "matching %s: listing and filtered lookups both failed; the remaining "
+                "objects are escrowed (%s)",
+                object_type,
+                error,
+            )
+            return False
+        other = "filter" if mode == "index" else "index"
+        self.match_mode[object_type] = other
+        logger.warning(
+            "matching %s by %s failed (%s); falling back to %s", object_type, mode, error, other
+        )
+        return True
 
     def lookups(self, object_type: str) -> PrefetchedLookups:
         """Filtered lookups, sent concurrently ahead of planning a chunk (issue 16)."""

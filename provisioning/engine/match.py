@@ -35,6 +35,7 @@ class MatchResult:
 
 LIST_PAGE_SIZE = 1000
 MAX_PARALLEL_PAGES = 1000  # beyond this many pages, the listing is read page after page
+MIN_PARALLEL_PAGE = 50  # a first page shorter than this (and than asked) is not parallelised
 
 
 class TargetIndex:
@@ -74,9 +75,13 @@ def _list_concurrently(connector: Any, object_type: str, requests: Any) -> list[
     """Every object of a type, the pages after the first asked for at once; None when the
     target's paging cannot be trusted that way (the caller lists page after page)."""
     first, total = connector.list_page(object_type, 1, LIST_PAGE_SIZE)
-    if total is None or len(first) >= total or not first:
-        return first if total is not None and len(first) >= total else None
+    if total is not None and len(first) >= total:
+        return first
     size = len(first)  # the target may cap the page size below what was asked
+    if not first or total is None or size < min(LIST_PAGE_SIZE, MIN_PARALLEL_PAGE):
+        # Tiny pages (a misbehaving target, or too many requests): page after page, as before,
+        # from page 2.
+        return connector.list_after(object_type, first, page_size=LIST_PAGE_SIZE)
     starts = list(range(1 + size, total + 1, size))
     if len(starts) > MAX_PARALLEL_PAGES:
         return None
@@ -104,19 +109,30 @@ class PrefetchedLookups:
         self.object_type = object_type
         self._found: dict[tuple[str, Any], tuple[list | None, BaseException | None]] = {}
 
-    def prefetch(self, requests: Any, lookups: list[tuple[str, Any]]) -> None:
+    def prefetch(self, requests: Any, lookups: list[tuple[str, Any]]) -> BaseException | None:
+        """Send the first lookup alone, then, if it worked, the others concurrently. Returns
+        the first lookup's error (nothing else is sent then: the cycle falls back to a listing
+        as it would after one failed lookup)."""
         # What an earlier chunk did not use is stale now (its objects may have been created).
         self._found.clear()
         wanted = []
         for path, value in lookups:
             key = (path, value)
-            if key not in self._found and key not in wanted:
+            if key not in wanted:
                 wanted.append(key)
+        if not wanted:
+            return None
+        first = requests.run_all([partial(self.connector.find, self.object_type, *wanted[0])])[0]
+        if first[1] is not None:
+            return first[1]
+        self._found[wanted[0]] = first
+        rest = wanted[1:]
         outcomes = requests.run_all(
-            [partial(self.connector.find, self.object_type, path, value) for path, value in wanted]
+            [partial(self.connector.find, self.object_type, path, value) for path, value in rest]
         )
-        for key, outcome in zip(wanted, outcomes, strict=True):
+        for key, outcome in zip(rest, outcomes, strict=True):
             self._found[key] = outcome
+        return None
 
     def find(self, path: str, value: Any) -> list[dict]:
         try:
