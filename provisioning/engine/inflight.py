@@ -13,6 +13,7 @@ How many calls are actually on the wire at once is the job's
 consults around every attempt; the pool's size is only the ceiling (the job's setting).
 """
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -33,6 +34,7 @@ class RequestPool:
         self.flow = AdaptiveConcurrency(self.maximum)
         self.concurrent = self.maximum > 1 and getattr(connector, "concurrent_requests", False)
         self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
         use_flow = getattr(connector, "use_flow", None)
         if use_flow is not None:
             use_flow(self.flow)
@@ -42,20 +44,23 @@ class RequestPool:
         order. Errors are returned, not raised: the caller records every outcome first."""
         if not self.concurrent or len(calls) < 2:
             return [_outcome(call) for call in calls]
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                max_workers=self.maximum, thread_name_prefix="target-request"
-            )
-        futures = [self._executor.submit(_outcome, call) for call in calls]
+        with self._lock:  # the sender thread and the cycle's thread both submit
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.maximum, thread_name_prefix="target-request"
+                )
+            executor = self._executor
+        futures = [executor.submit(_outcome, call) for call in calls]
         return [future.result() for future in futures]
 
     def snapshot(self) -> dict:
         return self.flow.snapshot()
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _outcome(call: Callable[[], T]) -> tuple[T | None, BaseException | None]:
