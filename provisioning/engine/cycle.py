@@ -250,7 +250,7 @@ def _run(
     finally:
         if pool is not None:
             pool.close()
-            connector.use_flow(None)  # a connector handed in is used again without this job's
+            connector.use_flow(None)  # a connector handed in may be reused: not this cycle's limit
         if own_connector and connector is not None:
             connector.close()
 
