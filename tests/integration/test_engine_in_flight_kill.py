@@ -22,8 +22,8 @@ from tests.support.processes import ROOT, process_environment, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-USERS = 80
-FAST = 25  # the first chunk (25 creates), answered at once: the adaptive limit grows to 16
+USERS = 120
+FAST = 50  # two chunks of 25 creates answered at once: the adaptive limit grows to 16
 APPLIED = 8  # of the creates in flight at the kill, these reached the target
 
 

@@ -173,5 +173,6 @@ def test_the_rate_limiter_holds_over_any_one_second_window_from_many_threads():
         thread.join(30)
     granted.sort()
     assert len(granted) == 48
-    most = max(sum(1 for t in granted[i:] if t < start + 1.0) for i, start in enumerate(granted))
+    # Measured after acquire() returned: allow 50 ms for a thread descheduled meanwhile.
+    most = max(sum(1 for t in granted[i:] if t < start + 0.95) for i, start in enumerate(granted))
     assert most <= 40, most
