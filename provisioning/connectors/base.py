@@ -203,6 +203,20 @@ class Connector(abc.ABC):
             results.append(self._run_one(operation))
         return results
 
+    def run_operation(self, operation: BulkOperation) -> BulkResult:
+        """One operation as its own request (how requests in flight send a chunk, issue 16);
+        per-object errors are in the result, errors that stop the job are raised."""
+        return self._run_one(operation)
+
+    # Whether the engine may call this connector from several threads at once (issue 16).
+    concurrent_requests: bool = False
+
+    def use_flow(self, flow: Any) -> None:
+        """Share the job's adaptive limit on requests in flight with the HTTP client."""
+        http = getattr(self, "http", None)
+        if http is not None and hasattr(http, "use_flow"):
+            http.use_flow(flow)
+
     def _run_one(self, operation: BulkOperation) -> BulkResult:
         method = operation.method.upper()
         try:

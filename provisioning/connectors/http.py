@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,10 +51,12 @@ from provisioning.security.redaction import REDACTED, is_secret_key
 from .base import RecordedRequest
 from .errors import (
     ConfigurationError,
+    ConnectorError,
     CredentialsError,
     TransientError,
     _,
 )
+from .flow import AdaptiveConcurrency
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ NOT_SENT_CODES = frozenset({"ConnectionRefused", "DnsFailure"})
 # 501 and 505 say "never", the rest of 5xx say "not now".
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 507, 509, 520, 522, 524})
 DEFAULT_TIMEOUT = (5.0, 30.0)
+RATE_WINDOW = 1.0  # seconds: the window no more than the rate may be granted in
 
 
 def default_user_agent() -> str:
@@ -174,6 +178,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._tokens = float(self.burst)
         self._updated = clock()
+        self._granted: deque[float] = deque()
 
     def acquire(self) -> float:
         """Wait for a token; return how long this caller waited (seconds)."""
@@ -186,9 +191,26 @@ class RateLimiter:
             self._updated = now
             self._tokens -= 1.0
             wait = 0.0 if self._tokens >= 0 else -self._tokens / rate
+            scheduled = now + wait
         if wait > 0:
             self._sleep(wait)
-        return wait
+        per_window = int(rate)
+        if per_window < 1:
+            return wait
+        # Requests in flight (issue 16): a sleep that overshot, then a grant on time, must not
+        # put rate + 1 requests in one second. The grants actually made are kept for one
+        # second.
+        with self._lock:
+            now = max(self._clock(), scheduled)  # a sleep may overshoot, never undershoot
+            while self._granted and self._granted[0] <= now - RATE_WINDOW:
+                self._granted.popleft()
+            extra = 0.0
+            if len(self._granted) >= per_window:
+                extra = max(0.0, self._granted[-per_window] + RATE_WINDOW - now)
+            self._granted.append(now + extra)
+        if extra > 0:
+            self._sleep(extra)
+        return wait + extra
 
 
 @dataclass
@@ -327,6 +349,29 @@ class HttpClient:
         # True keeps the historical behaviour (POSTs retried like the rest) for connectors
         # that have not opted in; the SCIM connector passes False (issue 9).
         self.retry_non_idempotent = retry_non_idempotent
+        # Issue 16: the job's adaptive limit on requests in flight (None: no limit here).
+        self.flow: AdaptiveConcurrency | None = None
+
+    def use_flow(self, flow: AdaptiveConcurrency | None) -> None:
+        """Share ``flow`` (the job's requests in flight) and size the connection pool to it.
+
+        ``requests``' Session is used from several threads: its urllib3 pool hands each thread
+        its own connection, so the pool must hold as many connections as may be in flight.
+        """
+        self.flow = flow
+        if flow is None:
+            return
+        for prefix in ("http://", "https://"):
+            adapter = self.session.adapters.get(prefix)
+            if isinstance(adapter, GuardedAdapter) and adapter._pool_maxsize < flow.maximum:
+                self.session.mount(
+                    prefix,
+                    GuardedAdapter(  # the outbound guard stays on every connection
+                        pool_connections=adapter._pool_connections,
+                        pool_maxsize=flow.maximum,
+                        max_retries=0,
+                    ),
+                )
 
     def request(
         self,
@@ -339,8 +384,12 @@ class HttpClient:
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] | None = None,
         idempotent: bool | None = None,
+        keep_retrying: Callable[[], bool] | None = None,
     ) -> HttpResponse:
         """Send one logical request and return the answer.
+
+        ``keep_retrying`` (optional) is asked before each retry: False gives up at once
+        (requests in flight of a kind the target keeps failing, issue 16).
 
         ``idempotent`` (default: by method, POST is not) says whether the request may be
         sent again after a lost answer. A non-idempotent request whose answer is lost raises
@@ -371,17 +420,38 @@ class HttpClient:
             idempotent = method in IDEMPOTENT_METHODS or self.retry_non_idempotent
         failure: TransientError | None = None
         for attempt in range(1, attempts + 1):
-            if self.rate_limiter is not None:
-                self.rate_limiter.acquire()
-            response, failure = self._attempt(
-                method,
-                url,
-                params,
-                body,
-                request_headers,
-                timeout or self.timeout,
-                recorded,
-            )
+            flow = self.flow
+            started = flow.acquire() if flow is not None else 0.0
+            status: int | None = None
+            response = failure = None
+            try:
+                if self.rate_limiter is not None:
+                    self.rate_limiter.acquire()
+                response, failure = self._attempt(
+                    method,
+                    url,
+                    params,
+                    body,
+                    request_headers,
+                    timeout or self.timeout,
+                    recorded,
+                )
+            except ConnectorError as error:
+                status = error.http_status
+                raise
+            finally:
+                if flow is not None:
+                    if response is not None:
+                        status = response.status
+                    elif failure is not None:
+                        status = failure.http_status
+                    flow.release(
+                        started,
+                        status=status,
+                        timed_out=failure is not None and failure.code == "Timeout",
+                        retry_after=failure.retry_after if failure is not None else None,
+                        method=method,
+                    )
             if response is not None:
                 return response
             assert failure is not None
@@ -401,6 +471,9 @@ class HttpClient:
                 ) % {"message": failure.message}
                 raise failure
             if attempt == attempts:
+                break
+            if keep_retrying is not None and not keep_retrying():
+                attempts = attempt
                 break
             if failure.retry_after is not None:
                 delay = min(failure.retry_after, policy.max_retry_after)

@@ -31,6 +31,7 @@ import dataclasses
 import json
 import logging
 import random
+import threading
 import time
 import uuid
 from collections import deque
@@ -124,6 +125,7 @@ class ScimConnector(Connector):
 
     kind = "scim"
     reenable_with_full_representation = False  # only what changed, and active (issue 9)
+    concurrent_requests = True  # no shared state but the session's pool (issue 16)
 
     def __init__(
         self,
@@ -168,12 +170,14 @@ class ScimConnector(Connector):
             dry_run=dry_run,
             recorder=self._record,
             dry_run_responder=self._dry_run_response,
-            on_request=on_request,
+            on_request=self._observe_attempt,
             default_headers=headers,
             json_content_type=SCIM_CONTENT_TYPE,
             verify=verify,
             retry_non_idempotent=False,  # a lost POST is resolved by a lookup, never resent
         )
+        self._on_request = on_request
+        self._kinds_lock = threading.Lock()
         self._capability_overrides = dict(capability_overrides or {})
         unknown = set(self._capability_overrides) - {
             f.name for f in dataclasses.fields(Capabilities)
@@ -199,6 +203,26 @@ class ScimConnector(Connector):
         """Forget the request kinds stopped in an earlier cycle."""
         self._server_errors: dict[str, int] = {}
         self.stopped_kinds: dict[str, str] = {}
+        # Kinds that met a 500 on any attempt: their requests go one at a time from then on,
+        # so requests in flight do not multiply the 500s sent before the kind is stopped.
+        self._troubled: dict[str, threading.Lock] = {}
+        self._troubled_by: dict[str, int] = {}
+
+    def _may_retry(self, kind: str) -> bool:
+        return self._troubled_by.get(kind, threading.get_ident()) == threading.get_ident()
+
+    def _observe_attempt(self, recorded: RecordedRequest, status: int | None) -> None:
+        if status == 500:
+            parts = urlsplit(recorded.url)
+            query = dict(parse_qsl(parts.query))
+            kind = self._kind(recorded.method, urlunsplit((*parts[:3], "", "")), self._base, query)
+            with self._kinds_lock:
+                if kind not in self._troubled:
+                    self._troubled[kind] = threading.Lock()
+                    # The request that met it first keeps its retries (as one at a time).
+                    self._troubled_by[kind] = threading.get_ident()
+        if self._on_request is not None:
+            self._on_request(recorded, status)
 
     @staticmethod
     def _kind(method: str, url: str, base: str, params: Mapping[str, Any] | None) -> str:
@@ -239,6 +263,30 @@ class ScimConnector(Connector):
         idempotent: bool | None = None,
     ) -> HttpResponse:
         kind = self._kind(method, url, self._base, params)
+        troubled = self._troubled.get(kind)
+        if troubled is None:
+            return self._request_kind(
+                kind, method, url, params, json_body, retry, idempotent, probing=False
+            )
+        with troubled:
+            return self._request_kind(
+                kind, method, url, params, json_body, retry, idempotent, probing=True
+            )
+
+    def _request_kind(
+        self,
+        kind: str,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        retry: RetryPolicy | None,
+        idempotent: bool | None,
+        *,
+        probing: bool,
+    ) -> HttpResponse:
+        """``probing``: this request holds its kind's lock (the kind met a 500); the others
+        in flight when the kind met it give up instead of retrying (issue 16)."""
         stopped = self.stopped_kinds.get(kind)
         if stopped is not None:
             raise TransientError(
@@ -261,6 +309,7 @@ class ScimConnector(Connector):
                 json_body=json_body,
                 retry=retry,
                 idempotent=idempotent,
+                keep_retrying=None if probing else (lambda: self._may_retry(kind)),
             )
         except TransientError as error:
             if error.http_status == 500:
@@ -568,18 +617,48 @@ class ScimConnector(Connector):
     def list(self, object_type: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
         return self._pages(self._endpoint(object_type), {}, page_size, None)
 
+    def list_after(
+        self, object_type: str, first_page: list[dict[str, Any]], page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Every object, page 1 being ``first_page`` (read already with ``list_page``)."""
+        return self._pages(self._endpoint(object_type), {}, page_size, None, first_page)
+
+    def list_page(
+        self, object_type: str, start_index: int, count: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of a listing (``startIndex`` paging): its resources and ``totalResults``.
+
+        The engine asks for the pages after the first concurrently (issue 16)."""
+        endpoint = self._endpoint(object_type)
+        what = f"GET /{endpoint}"
+        response = self._request(
+            "GET", self._url(endpoint), params={"startIndex": start_index, "count": count}
+        )
+        self._raise_for_status(response, what)
+        body = self._list_response(response, what)
+        total = body.get("totalResults")
+        return list(body.get("Resources") or []), total if isinstance(total, int) else None
+
     def _pages(
         self,
         endpoint: str,
         params: Mapping[str, Any],
         page_size: int,
         limit: int | None,
+        first_page: list[dict[str, Any]] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Page with startIndex/count until a page is empty or totalResults is reached."""
+        """Page with startIndex/count until a page is empty or totalResults is reached.
+
+        ``first_page``: the resources of page 1, already read (the next page is asked for)."""
         page_size = max(1, page_size)
         start = 1
         seen = 0
         previous_first_id = None
+        if first_page:
+            yield from first_page
+            seen = start = len(first_page)
+            start += 1
+            previous_first_id = first_page[0].get("id")
         what = f"GET /{endpoint}"
         for _page in range(MAX_LIST_PAGES):
             response = self._request(

@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ from ..security.redaction import protect_secret_values, secret_key_checker
 from .context import CycleContext, MappingRules
 from .evaluate import EvaluationError, attributes_hash, changed_attributes, evaluate_object
 from .importing import SourceObject
-from .match import AmbiguousMatch, MatchResult, match_by_attributes
+from .match import AmbiguousMatch, MatchResult, match_by_attributes, matching_rules
 from .record import Step, modified_properties, save_links
 from .scope import decide_scope
 
@@ -72,13 +73,23 @@ class PreparedChunk:
     operations: list[BulkOperation]
 
     def send(self) -> tuple[list[BulkResult] | None, BaseException | None]:
-        """Send the operations; returns (results, None) or (None, the error). Thread-safe."""
+        """Send the operations; returns (results, None), (None, the error), or — requests sent
+        in parallel — the results that came back and the error that stops the cycle.
+        Thread-safe: connectors never touch the database."""
         if not self.operations:
             return [], None
-        try:
-            return self.synchronizer.ctx.connector.bulk(self.operations), None
-        except BaseException as error:  # handed to finish() in the cycle's own thread
-            return None, error
+        ctx = self.synchronizer.ctx
+        if ctx.capabilities.bulk or not ctx.requests.concurrent:
+            try:
+                return ctx.connector.bulk(self.operations), None
+            except BaseException as error:  # handed to finish() in the cycle's own thread
+                return None, error
+        # No Bulk: one request per object, many in flight (issue 16). One object per call.
+        run_one = ctx.connector.run_operation
+        outcomes = ctx.requests.run_all([partial(run_one, op) for op in self.operations])
+        results = [result for result, error in outcomes if error is None and result is not None]
+        stop = next((error for _result, error in outcomes if error is not None), None)
+        return results, stop
 
 
 class ChunkSynchronizer:
@@ -119,6 +130,8 @@ class ChunkSynchronizer:
         What ``prepare`` returns can be sent from another thread (connectors never touch the
         database) while the next chunk is prepared; ``finish`` then records the outcome.
         """
+        if self.ctx.requests.concurrent and self.ctx.matching_by_filter(self.object_type):
+            self.prefetch_lookups(objects, links, reference_targets)
         works = [self.plan(obj, links.get(obj.source_id), reference_targets) for obj in objects]
         # Disables and deletes wait for the end of the cycle: the accidental-deletion guard
         # (F23) must see how many there are before any is done.
@@ -141,6 +154,48 @@ class ChunkSynchronizer:
                 )
         return PreparedChunk(self, writes, operations)
 
+    def prefetch_lookups(
+        self,
+        objects: list[SourceObject],
+        links: dict[uuid.UUID, ProvisionedObject],
+        reference_targets: dict[uuid.UUID, str],
+    ) -> None:
+        """Send the filtered lookups of the chunk's unlinked objects concurrently (issue 16):
+        the first matching attribute of each, exactly what planning asks for first."""
+        mapping = self.rules.mapping
+        rules = matching_rules(self.rules.rules)
+        if not rules:
+            return
+        lookups = []
+        for obj in objects:
+            link = links.get(obj.source_id)
+            if link is not None and link.target_id:
+                continue
+            decision = decide_scope(
+                obj, sync_all=self.ctx.sync_all, scoping_filters=mapping.scoping_filters
+            )
+            if decision.failed or not decision.in_scope:
+                continue
+            source = dict(obj.attributes)
+            source["IsSoftDeleted"] = False
+            source["appRoleAssignments"] = list(obj.roles)
+            try:
+                desired = evaluate_object(
+                    self.rules.rules, source, for_create=True, reference_targets=reference_targets
+                ).attributes
+            except EvaluationError:
+                continue  # planning logs it
+            for rule in rules:
+                value = desired.get(rule.target)
+                if value not in (None, ""):
+                    if isinstance(value, str | int | bool):
+                        lookups.append((rule.target, value))
+                    break
+        if len(lookups) > 1:
+            error = self.ctx.lookups(self.object_type).prefetch(self.ctx.requests, lookups)
+            if isinstance(error, ConnectorError) and not error.stops_job:
+                self.ctx.matching_failed(self.object_type, error)
+
     def finish(
         self,
         prepared: "PreparedChunk",
@@ -148,20 +203,29 @@ class ChunkSynchronizer:
         error: BaseException | None,
     ) -> None:
         """Record what the target answered to a prepared chunk, then save its links."""
+        if error is not None and not isinstance(error, ConnectorError):
+            raise error
+        if results:
+            # Requests sent in parallel: what came back is recorded even when another request
+            # of the chunk stops the cycle, so nothing created is forgotten.
+            by_bulk_id = {work.bulk_id: work for work in prepared.writes}
+            try:
+                for result in results:
+                    work = by_bulk_id.get(result.bulk_id)
+                    if work is not None:
+                        self.complete_write(work, result)
+            except StopCycle:
+                self.persist()
+                raise
         if error is not None:
-            if not isinstance(error, ConnectorError):
-                raise error
             if error.stops_job:
+                self.persist()
                 raise StopCycle(error) from error
             # The whole batch failed in transit: every object in it fails and is escrowed.
+            answered = {result.bulk_id for result in results or []}
             for work in prepared.writes:
-                self.fail_with_connector_error(work, error)
-        else:
-            by_bulk_id = {work.bulk_id: work for work in prepared.writes}
-            for result in results or []:
-                work = by_bulk_id.get(result.bulk_id)
-                if work is not None:
-                    self.complete_write(work, result)
+                if work.bulk_id not in answered:
+                    self.fail_with_connector_error(work, error)
         self.persist()
 
     def plan(
@@ -705,8 +769,18 @@ class ChunkSynchronizer:
         self.updated(work)
 
     def disable(self, work: Work) -> None:
+        error = None
         try:
             self.ctx.connector.disable(self.object_type, work.link.target_id)
+        except ConnectorError as failure:
+            error = failure
+        self.disabled(work, error)
+
+    def disabled(self, work: Work, error: ConnectorError | None) -> None:
+        """Record a disable sent (here, or from a request thread) and its outcome."""
+        try:
+            if error is not None:
+                raise error
         except NotFoundError:
             work.steps.append(Step("Action", LogStatus.WARNING, _("Already gone from the target")))
             self.deleted_links.append(work.link)
@@ -877,16 +951,32 @@ def execute_removals(ctx: CycleContext) -> int:
     if guarded and len(pending) > job.deletion_threshold:
         return _hold_removals(ctx, pending)
     synchronizers: dict[str, ChunkSynchronizer] = {}
-    for object_type, work in pending:
-        sync = synchronizers.get(object_type)
-        if sync is None:
-            sync = synchronizers[object_type] = ChunkSynchronizer(ctx, ctx.mappings[object_type])
-        if work.action == "disable":
-            sync.disable(work)
-        else:
-            sync.delete(work)
-    for sync in synchronizers.values():
-        sync.persist()
+    for object_type, _work in pending:
+        if object_type not in synchronizers:
+            synchronizers[object_type] = ChunkSynchronizer(ctx, ctx.mappings[object_type])
+    # Disables: one request per object, many in flight (issue 16), recorded here in order.
+    disables = [(t, w) for t, w in pending if w.action == "disable"]
+    outcomes = ctx.requests.run_all(
+        [partial(ctx.connector.disable, t, w.link.target_id) for t, w in disables]
+    )
+    try:
+        stop: StopCycle | None = None
+        for (object_type, work), (_result, error) in zip(disables, outcomes, strict=True):
+            if error is not None and not isinstance(error, ConnectorError):
+                raise error
+            try:
+                synchronizers[object_type].disabled(work, error)
+            except StopCycle as stopping:
+                stop = stop or stopping  # the others' outcomes are recorded first
+        if stop is not None:
+            raise stop
+        # Deletes one by one: a user's account first leaves the groups it was written into.
+        for object_type, work in pending:
+            if work.action != "disable":
+                synchronizers[object_type].delete(work)
+    finally:
+        for sync in synchronizers.values():
+            sync.persist()
     return 0
 
 

@@ -14,7 +14,8 @@ from ..connectors.base import Capabilities, Connector
 from ..connectors.errors import ConnectorError, TransientError
 from ..models import ObjectMapping, ProvisioningJob
 from .evaluate import AttributeRule
-from .match import MatchResult, TargetIndex, match_by_attributes
+from .inflight import RequestPool, sequential
+from .match import MatchResult, PrefetchedLookups, TargetIndex, match_by_attributes
 from .record import CycleRecorder
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ class CycleContext:
     unsupported: dict[str, set[str]] = field(default_factory=dict)
     known_unsupported: dict[str, set[str]] = field(default_factory=dict)
     group_links: list | None = None  # loaded when a user delete needs them
+    # Requests in flight (issue 16): the pool connector calls are sent over.
+    requests: RequestPool = field(default_factory=sequential)
+    _lookups: dict[str, PrefetchedLookups] = field(default_factory=dict)
 
     @property
     def sync_all(self) -> bool:
@@ -93,7 +97,7 @@ class CycleContext:
         if object_type not in self.indexes:
             rules = self.mappings[object_type]
             self.indexes[object_type] = TargetIndex(
-                self.connector, object_type, rules.matching_paths
+                self.connector, object_type, rules.matching_paths, self.requests
             )
         return self.indexes[object_type]
 
@@ -125,28 +129,47 @@ class CycleContext:
                 detail=error.detail,
             )
         try:
-            index = self._index(object_type) if mode == "index" else None
+            index = self._index(object_type) if mode == "index" else self.lookups(object_type)
             return match_by_attributes(self.connector, object_type, rules, desired, index)
         except ConnectorError as error:
             if error.stops_job:
                 raise
-            failed_before = object_type in self.match_errors
-            self.match_errors[object_type] = error
-            if failed_before:
-                self.match_mode[object_type] = "none"
-                logger.warning(
-                    "matching %s: listing and filtered lookups both failed; the remaining "
-                    "objects are escrowed (%s)",
-                    object_type,
-                    error,
-                )
+            if not self.matching_failed(object_type, error, mode):
                 raise
-            other = "filter" if mode == "index" else "index"
-            self.match_mode[object_type] = other
-            logger.warning(
-                "matching %s by %s failed (%s); falling back to %s", object_type, mode, error, other
-            )
             return self._find_match(object_type, rules, desired)
+
+    def matching_failed(
+        self, object_type: str, error: ConnectorError, mode: str = "filter"
+    ) -> bool:
+        """One way of matching failed: switch to the other (True), or, when both failed, to
+        none for the rest of the cycle (False)."""
+        failed_before = object_type in self.match_errors
+        self.match_errors[object_type] = error
+        if failed_before:
+            self.match_mode[object_type] = "none"
+            logger.warning(
+                "matching %s: listing and filtered lookups both failed; the remaining "
+                "objects are escrowed (%s)",
+                object_type,
+                error,
+            )
+            return False
+        other = "filter" if mode == "index" else "index"
+        self.match_mode[object_type] = other
+        logger.warning(
+            "matching %s by %s failed (%s); falling back to %s", object_type, mode, error, other
+        )
+        return True
+
+    def lookups(self, object_type: str) -> PrefetchedLookups:
+        """Filtered lookups, sent concurrently ahead of planning a chunk (issue 16)."""
+        if object_type not in self._lookups:
+            self._lookups[object_type] = PrefetchedLookups(self.connector, object_type)
+        return self._lookups[object_type]
+
+    def matching_by_filter(self, object_type: str) -> bool:
+        default = "index" if self.use_target_index else "filter"
+        return self.match_mode.get(object_type, default) == "filter"
 
     @property
     def member_removal_blocked(self) -> bool:

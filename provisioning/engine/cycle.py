@@ -37,6 +37,7 @@ from .importing import (
     load_users,
     missing_object,
 )
+from .inflight import RequestPool
 from .learnt import remember, target_learnt, unsupported_attributes
 from .lease import (
     acquire_lease,
@@ -196,6 +197,7 @@ def _run(
     )
     own_connector = connector is None
     ctx = None
+    pool = None
     try:
         if connector is None:
             connector = make_connector(
@@ -206,6 +208,8 @@ def _run(
             )
         connector.begin_cycle()
         connector.apply_learnt(target_learnt(job))
+        pool = RequestPool(job.max_requests_in_flight, connector)
+        recorder.requests_snapshot = pool.snapshot
         ctx = CycleContext(
             job=job,
             connector=connector,
@@ -217,6 +221,7 @@ def _run(
             use_target_index=kind == CycleKind.INITIAL,
             lease_owner="" if dry_run else owner,
             on_demand=on_demand,
+            requests=pool,
         )
         for object_type in (ObjectType.USER, ObjectType.GROUP):
             ctx.known_unsupported[object_type] = set(unsupported_attributes(job, object_type))
@@ -243,6 +248,9 @@ def _run(
             after_cycle(job, cycle, stop_error=stop)
         return CycleReport(cycle)
     finally:
+        if pool is not None:
+            pool.close()
+            connector.use_flow(None)  # a connector handed in may be reused: not this cycle's limit
         if own_connector and connector is not None:
             connector.close()
 
@@ -300,9 +308,7 @@ def _remember(job, connector, ctx, dry_run: bool) -> None:
 
 
 def _counters(recorder: CycleRecorder) -> dict:
-    from .record import counters_as_dict
-
-    return counters_as_dict(recorder.counters)
+    return recorder.counters_dict()
 
 
 def _linked_ids(job: ProvisioningJob, object_type: str) -> list[uuid.UUID]:

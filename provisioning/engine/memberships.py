@@ -9,6 +9,8 @@ import logging
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import partial
 
 from django.utils.translation import gettext as _
 
@@ -81,13 +83,36 @@ def sync_memberships(ctx: CycleContext, group_ids: list[uuid.UUID]) -> None:
             candidates |= current - desired
         managed = _managed_user_targets(ctx, candidates) if candidates and not blocked else set()
         changed = []
-        for link, desired, current in plans:
-            if _sync_group(ctx, link, desired, current, managed, blocked) or (
-                link.source_id in read_from_target
-            ):
+        decisions = [
+            _decide(ctx, link, desired, current, managed, blocked)
+            for link, desired, current in plans
+        ]
+        # Each group's additions and removals are one call (one object, one request in flight
+        # at a time); the groups' calls are sent concurrently (issue 16), the outcomes recorded
+        # here, in order.
+        sending = [d for d in decisions if d.to_add or d.to_remove]
+        outcomes = ctx.requests.run_all([partial(_send, ctx, d) for d in sending])
+        errors = {id(d): error for d, (_result, error) in zip(sending, outcomes, strict=True)}
+        stop: ConnectorError | None = None
+        for decision in decisions:
+            error = errors.get(id(decision))
+            if error is not None and not isinstance(error, ConnectorError):
+                raise error
+            if error is not None and error.stops_job:
+                stop = stop or error
+                # What this group got is unknown: re-read its members next time.
+                link = decision.link
+                link.last_exported = {
+                    k: v for k, v in (link.last_exported or {}).items() if k != "members"
+                }
                 changed.append(link)
+                continue
+            if _record(ctx, decision, error) or (decision.link.source_id in read_from_target):
+                changed.append(decision.link)
         if ctx.recorder.persist:
             save_links([], changed)
+        if stop is not None:
+            raise StopCycle(stop) from stop
 
 
 def _user_targets(ctx: CycleContext, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -137,27 +162,61 @@ def _current_members(ctx: CycleContext, link: ProvisionedObject) -> set[str]:
     return set(link.last_exported["members"])
 
 
-def _sync_group(
+@dataclass
+class _GroupDecision:
+    link: ProvisionedObject
+    exported: dict
+    current: set[str]
+    to_add: list[str]
+    to_remove: list[str]
+    retry_at: object
+    started: float = field(default_factory=time.monotonic)
+
+
+def _decide(
     ctx: CycleContext,
     link: ProvisionedObject,
     desired: set[str],
     known: set[str],
     managed: set[str],
     blocked: bool = False,
-) -> bool:
-    """Send the membership difference for one group; True when the link changed.
+) -> _GroupDecision:
+    """The membership difference for one group.
 
     A member is removed only when the engine knows it must not be there: it is the account of
     one of this job's users that is not (or no longer) an enabled member. Accounts the engine
     cannot place (a user whose match or create failed, someone else's account) are left alone.
     """
-    started = time.monotonic()
-    exported = dict(link.last_exported or {})
     current = known - ctx.deleted_user_targets
-    to_add = sorted(desired - current)
-    to_remove = sorted(m for m in current - desired if m in managed)
-    # Removals withheld by a cycle whose matching failed: the group is due again next cycle.
-    retry_at = ctx.now if blocked and current - desired else None
+    return _GroupDecision(
+        link=link,
+        exported=dict(link.last_exported or {}),
+        current=current,
+        to_add=sorted(desired - current),
+        to_remove=sorted(m for m in current - desired if m in managed),
+        # Removals withheld by a cycle whose matching failed: the group is due again next cycle.
+        retry_at=ctx.now if blocked and current - desired else None,
+    )
+
+
+def _send(ctx: CycleContext, decision: _GroupDecision) -> None:
+    """The group's member requests (a worker thread: connector calls only, no database)."""
+    target_id = decision.link.target_id
+    for batch in chunked(decision.to_add, MEMBERS_PER_REQUEST):
+        ctx.connector.add_members(target_id, batch)
+    for batch in chunked(decision.to_remove, MEMBERS_PER_REQUEST):
+        ctx.connector.remove_members(target_id, batch)
+
+
+def _record(ctx: CycleContext, decision: _GroupDecision, error: ConnectorError | None) -> bool:
+    """Record one group's outcome (the cycle's thread); True when the link changed."""
+    link, exported, current = decision.link, decision.exported, decision.current
+    to_add, to_remove, retry_at, started = (
+        decision.to_add,
+        decision.to_remove,
+        decision.retry_at,
+        decision.started,
+    )
     if not to_add and not to_remove:
         changed = False
         if current != set(exported.get("members") or []):
@@ -168,14 +227,7 @@ def _sync_group(
             changed = True
         return changed
     display = ""
-    try:
-        for batch in chunked(to_add, MEMBERS_PER_REQUEST):
-            ctx.connector.add_members(link.target_id, batch)
-        for batch in chunked(to_remove, MEMBERS_PER_REQUEST):
-            ctx.connector.remove_members(link.target_id, batch)
-    except ConnectorError as error:
-        if error.stops_job:
-            raise StopCycle(error) from error
+    if error is not None:
         link.failure_count += 1
         link.last_error = f"{error.code}: {error.message}"[:2000]
         link.next_retry_at = ctx.now + escrow_delay(link.failure_count)

@@ -122,9 +122,34 @@ class CycleRecorder:
             self.cycle.progress_done = done
         if total is not None:
             self.cycle.progress_total = total
-        self.cycle.counters = counters_as_dict(self.counters)
+        self.cycle.counters = self.counters_dict()
         if self.persist:
             self.cycle.save(update_fields=["progress_done", "progress_total", "counters"])
+
+    # Issue 16: the requests in flight and the rate, kept in the cycle's counters (scalars
+    # named requests_*, so nothing that reads counters by action mistakes them for one).
+    requests_snapshot: Any = None
+
+    def counters_dict(self) -> dict[str, Any]:
+        counters = counters_as_dict(self.counters)
+        if self.requests_snapshot is not None:
+            snapshot = self.requests_snapshot()
+            counters.update(
+                {
+                    "requests_concurrency": snapshot["concurrency"],
+                    "requests_max_in_flight": snapshot["max_concurrency"],
+                    "requests_peak_in_flight": snapshot["peak_in_flight"],
+                    "requests_per_second": snapshot["rate_per_second"],
+                    "requests_per_second_mean": snapshot["mean_rate_per_second"],
+                    "requests_sent": snapshot["requests"],
+                    "requests_concurrency_lowest": snapshot["lowest"],
+                    "requests_concurrency_highest": snapshot["highest"],
+                    "requests_concurrency_decreases": snapshot["decreases"],
+                    "requests_concurrency_regrown": snapshot["regrown"],
+                    "requests_retry_after_pauses": snapshot["retry_after_pauses"],
+                }
+            )
+        return counters
 
 
 def counters_as_dict(counters: Counter) -> dict[str, Any]:

@@ -57,6 +57,16 @@ class ProvisioningSettingsForm(SingleLineFieldsMixin, forms.Form):
         min_value=1,
         help_text=_("Cycles that would disable or delete more accounts than this are held."),
     )
+    max_requests_in_flight = forms.IntegerField(
+        label=_("Maximum requests in flight"),
+        required=False,  # left out (older clients): the job keeps its value
+        min_value=1,
+        max_value=64,
+        help_text=_(
+            "At most this many requests are sent to the target at once (1–64). The engine starts "
+            "lower, grows while the target answers fast, and halves on throttling or timeouts."
+        ),
+    )
     scope = forms.ChoiceField(label=_("Scope"), choices=ProvisioningScope.choices)
     interval_minutes = forms.IntegerField(
         label=_("Provisioning interval (minutes)"),
@@ -97,6 +107,7 @@ class ProvisioningSettingsForm(SingleLineFieldsMixin, forms.Form):
             "notification_language": job.notification_language,
             "prevent_accidental_deletion": job.prevent_accidental_deletion,
             "deletion_threshold": job.deletion_threshold,
+            "max_requests_in_flight": job.max_requests_in_flight,
             "scope": job.scope,
             "interval_minutes": job.interval_minutes,
             "status": "on" if job.status_on else "off",
@@ -260,4 +271,5 @@ class ProvisioningSettingsForm(SingleLineFieldsMixin, forms.Form):
             reconcile_interval_hours=data.get("reconcile_interval_hours"),
             reconcile_repair=data.get("reconcile_repair") or None,
             reconcile_disable_unmanaged=data["reconcile_disable_unmanaged"],
+            max_requests_in_flight=data.get("max_requests_in_flight"),
         )

@@ -1,7 +1,7 @@
 """The provisioning job of an application (F7–F13, F22) and its mappings (F10, F11, F19)."""
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -65,6 +65,12 @@ class ProvisioningJob(models.Model):
     )
     rate_limit_per_second = models.PositiveIntegerField(
         _("maximum requests per second to the target"), null=True, blank=True
+    )
+    # Issue 16: a ceiling; the engine starts lower and adapts to the target (AIMD).
+    max_requests_in_flight = models.PositiveSmallIntegerField(
+        _("maximum requests in flight"),
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(64)],
     )
     state = models.CharField(
         _("state"), max_length=16, choices=JobState.choices, default=JobState.NOT_CONFIGURED

@@ -53,6 +53,7 @@ SETTING_NAMES = (
     "reconcile_interval_hours",
     "reconcile_repair",
     "reconcile_disable_unmanaged",
+    "max_requests_in_flight",
 )
 
 
@@ -75,6 +76,7 @@ class ProvisioningSettings:
     reconcile_interval_hours: int | None = None
     reconcile_repair: str | None = None
     reconcile_disable_unmanaged: bool | None = None
+    max_requests_in_flight: int | None = None  # None keeps the job's value (issue 16)
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,7 @@ def save_provisioning_settings(
     after: dict[str, Any] = {}
     for name in SETTING_NAMES:
         old, new = getattr(locked, name), getattr(values, name)
-        if new is not None and old != new:
+        if new is not None and old != new:  # None keeps the stored value
             before[name], after[name] = old, new
             setattr(locked, name, new)
     changed_settings = tuple(before)

@@ -93,9 +93,13 @@ def test_a_400_about_a_value_is_a_failure_not_an_unsupported_attribute(
     assert unsupported_attributes(job) == []
 
 
+@pytest.mark.parametrize("in_flight", [1, 8])
 def test_repeated_500s_on_one_kind_of_request_stop_it_for_the_cycle(
-    app, scim, connector, fault_proxy
+    app, scim, connector, fault_proxy, in_flight
 ):
+    type(app.provisioning_job).objects.filter(pk=app.provisioning_job.pk).update(
+        max_requests_in_flight=in_flight
+    )
     people = [
         DirectoryUserFactory(user_principal_name=f"crash{n}@contoso.example", job_title="A")
         for n in range(8)
@@ -108,7 +112,12 @@ def test_repeated_500s_on_one_kind_of_request_stop_it_for_the_cycle(
     result = cycle(app, one_by_one(connector, fault_proxy.url))
     assert result.state == CycleState.COMPLETED_WITH_FAILURES
     # Four tries for the first object, one for the next two, then none: not four per object.
-    assert fault_proxy.count("PATCH", "/Users") == 6
+    # With requests in flight (issue 16), those in flight when the kind met its first 500 are
+    # not retried, and the kind's next requests go one at a time: still far from 4 per object.
+    if in_flight == 1:
+        assert fault_proxy.count("PATCH", "/Users") == 6
+    else:
+        assert fault_proxy.count("PATCH", "/Users") <= 4 + in_flight
     said = ProvisioningLogEntry.objects.filter(
         cycle_id=result.pk, error_code="TargetFailing", source_id__isnull=True
     )

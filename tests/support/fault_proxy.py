@@ -48,6 +48,7 @@ import random
 import socket
 import struct
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,8 +168,10 @@ class Fault:
         return cls("pass", body_rewrite=function)
 
     @classmethod
-    def delay(cls, seconds: float) -> Fault:
-        return cls("delay", seconds=min(seconds, MAX_DELAY))
+    def delay(cls, seconds: float, *, after_upstream: bool = False) -> Fault:
+        """Wait, then forward; with ``after_upstream``, forward (the target applies it), then
+        hold the answer back that long."""
+        return cls("delay", seconds=min(seconds, MAX_DELAY), after_upstream=after_upstream)
 
 
 def _methods(method: str | tuple[str, ...] | list[str] | None) -> frozenset[str] | None:
@@ -213,6 +216,11 @@ class SeenRequest:
     query: str
     fault: str
     body: bytes = field(repr=False, default=b"")
+    # When the request arrived and when its answer (or reset) went out (time.monotonic()):
+    # tests of requests in flight check that one object never had two at once (issue 16).
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    status: int | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -227,8 +235,17 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         proxy = self.server.proxy
         parts = urlsplit(self.path)
-        fault = proxy._choose(self.command, parts.path, parts.query, body)
-        if fault.kind == "delay":
+        fault, seen = proxy._choose_seen(self.command, parts.path, parts.query, body)
+        try:
+            self._handle_fault(fault, body, seen)
+        finally:
+            seen.finished = time.monotonic()
+
+    def _handle_fault(self, fault: Fault, body: bytes, seen: SeenRequest) -> None:
+        proxy = self.server.proxy
+        if proxy.latency > 0 and proxy._stopping.wait(proxy.latency):
+            return self._reset()  # a far target: every request takes this long (issue 16)
+        if fault.kind == "delay" and not fault.after_upstream:
             if proxy._stopping.wait(fault.seconds):
                 return self._reset()
             fault = Fault.passthrough()
@@ -240,10 +257,13 @@ class _Handler(BaseHTTPRequestHandler):
             except (OSError, http.client.HTTPException) as error:
                 status, headers = 502, [("Content-Type", "text/plain")]
                 content = f"fault proxy: upstream failed: {error}".encode()
+        if fault.kind == "delay" and proxy._stopping.wait(fault.seconds):
+            return self._reset()  # applied by the target; the answer never comes
         if fault.kind == "reset":
             return self._reset()
         if fault.kind == "respond":
             status, headers, content = fault.status_code, list(fault.headers), fault.body
+        seen.status = status
         self._reply(status, headers, content)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
@@ -262,6 +282,13 @@ class _Handler(BaseHTTPRequestHandler):
             }
             proxy._count_forwarded(self.command, parts.path)
             return 200, [("Content-Type", "application/json")], json.dumps(echo).encode()
+        with proxy._upstream_slots:
+            return self._forward_upstream(body, headers)
+
+    def _forward_upstream(
+        self, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        proxy = self.server.proxy
         upstream = http.client.HTTPConnection(
             proxy._upstream_host, proxy._upstream_port, timeout=UPSTREAM_TIMEOUT
         )
@@ -307,8 +334,19 @@ class _ProxyServer(ThreadingHTTPServer):
 class FaultProxy:
     """See the module docstring. Thread-safe; start/stop or use as a context manager."""
 
-    def __init__(self, upstream: str | None, *, seed: int = 0) -> None:
+    def __init__(
+        self,
+        upstream: str | None,
+        *,
+        seed: int = 0,
+        latency: float = 0.0,
+        upstream_slots: int = 4,
+    ) -> None:
         self.upstream = upstream
+        self.latency = latency  # seconds added to every request (a far target)
+        # scim2-server answers one request at a time and its listen backlog is short: many
+        # clients in flight (issue 16) wait here for a slot instead of being reset by it.
+        self._upstream_slots = threading.BoundedSemaphore(max(1, upstream_slots))
         self._upstream_path = ""
         if upstream is not None:
             parts = urlsplit(upstream)
@@ -451,6 +489,11 @@ class FaultProxy:
     # -- called by the handler ------------------------------------------------------
 
     def _choose(self, method: str, path: str, query: str, body: bytes) -> Fault:
+        return self._choose_seen(method, path, query, body)[0]
+
+    def _choose_seen(
+        self, method: str, path: str, query: str, body: bytes
+    ) -> tuple[Fault, SeenRequest]:
         with self._lock:
             self.seen[(method, path)] += 1
             chosen = Fault.passthrough()
@@ -472,8 +515,9 @@ class FaultProxy:
             label = chosen.kind if chosen.kind != "respond" else f"respond:{chosen.status_code}"
             if chosen.kind != "pass":
                 self.faults[label] += 1
-            self.requests.append(SeenRequest(method, path, query, label, body))
-            return chosen
+            seen = SeenRequest(method, path, query, label, body)
+            self.requests.append(seen)
+            return chosen, seen
 
     def _count_forwarded(self, method: str, path: str) -> None:
         with self._lock:
