@@ -285,8 +285,9 @@ class ScimConnector(Connector):
         *,
         probing: bool,
     ) -> HttpResponse:
-        """``probing``: this request holds its kind's lock (the kind met a 500); the others
-        in flight when the kind met it give up instead of retrying (issue 16)."""
+        """``probing``: this request holds its kind's lock (the kind met a 500), so requests
+        of that kind go one at a time; every request but the one that met the first 500 gives
+        up instead of retrying (issue 16)."""
         stopped = self.stopped_kinds.get(kind)
         if stopped is not None:
             raise TransientError(
@@ -309,7 +310,10 @@ class ScimConnector(Connector):
                 json_body=json_body,
                 retry=retry,
                 idempotent=idempotent,
-                keep_retrying=None if probing else (lambda: self._may_retry(kind)),
+                # Only the request that met the kind's first 500 retries, and only until the
+                # kind is stopped: the lock holder and the requests already in flight send one
+                # attempt each, so requests in flight never multiply the 500s (issue 16).
+                keep_retrying=lambda: kind not in self.stopped_kinds and self._may_retry(kind),
             )
         except TransientError as error:
             if error.http_status == 500:
