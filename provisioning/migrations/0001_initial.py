@@ -12,6 +12,7 @@ import provisioning.models.jobs
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -20,1112 +21,399 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="Application",
+            name='Application',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=256, unique=True, verbose_name="name")),
-                ("template_slug", models.CharField(max_length=64, verbose_name="gallery template")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=256, unique=True, verbose_name='name')),
+                ('template_slug', models.CharField(max_length=64, verbose_name='gallery template')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
             ],
             options={
-                "verbose_name": "application",
-                "verbose_name_plural": "applications",
-                "ordering": ["name"],
+                'verbose_name': 'application',
+                'verbose_name_plural': 'applications',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="DirectoryGroup",
+            name='DirectoryGroup',
             fields=[
-                (
-                    "deleted_at",
-                    models.DateTimeField(
-                        blank=True, db_index=True, null=True, verbose_name="deleted at"
-                    ),
-                ),
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4,
-                        editable=False,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="object id",
-                    ),
-                ),
-                (
-                    "display_name",
-                    models.CharField(db_index=True, max_length=256, verbose_name="display name"),
-                ),
-                ("mail", models.EmailField(blank=True, max_length=256, verbose_name="mail")),
-                (
-                    "mail_nickname",
-                    models.CharField(blank=True, max_length=64, verbose_name="mail nickname"),
-                ),
-                (
-                    "description",
-                    models.CharField(blank=True, max_length=1024, verbose_name="description"),
-                ),
-                (
-                    "security_enabled",
-                    models.BooleanField(default=True, verbose_name="security enabled"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ('deleted_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='deleted at')),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='object id')),
+                ('display_name', models.CharField(db_index=True, max_length=256, verbose_name='display name')),
+                ('mail', models.EmailField(blank=True, max_length=256, verbose_name='mail')),
+                ('mail_nickname', models.CharField(blank=True, max_length=64, verbose_name='mail nickname')),
+                ('description', models.CharField(blank=True, max_length=1024, verbose_name='description')),
+                ('security_enabled', models.BooleanField(default=True, verbose_name='security enabled')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
             ],
             options={
-                "verbose_name": "directory group",
-                "verbose_name_plural": "directory groups",
-                "ordering": ["display_name"],
+                'verbose_name': 'directory group',
+                'verbose_name_plural': 'directory groups',
+                'ordering': ['display_name'],
             },
         ),
         migrations.CreateModel(
-            name="ObjectMapping",
+            name='ObjectMapping',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "object_type",
-                    models.CharField(
-                        choices=[("User", "User"), ("Group", "Group")],
-                        max_length=8,
-                        verbose_name="object type",
-                    ),
-                ),
-                ("name", models.CharField(max_length=256, verbose_name="name")),
-                ("target_object", models.CharField(max_length=256, verbose_name="target object")),
-                ("enabled", models.BooleanField(default=True, verbose_name="enabled")),
-                ("action_create", models.BooleanField(default=True, verbose_name="create")),
-                ("action_update", models.BooleanField(default=True, verbose_name="update")),
-                ("action_delete", models.BooleanField(default=True, verbose_name="delete")),
-                (
-                    "scoping_filters",
-                    models.JSONField(blank=True, default=list, verbose_name="source object scope"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('object_type', models.CharField(choices=[('User', 'User'), ('Group', 'Group')], max_length=8, verbose_name='object type')),
+                ('name', models.CharField(max_length=256, verbose_name='name')),
+                ('target_object', models.CharField(max_length=256, verbose_name='target object')),
+                ('enabled', models.BooleanField(default=True, verbose_name='enabled')),
+                ('action_create', models.BooleanField(default=True, verbose_name='create')),
+                ('action_update', models.BooleanField(default=True, verbose_name='update')),
+                ('action_delete', models.BooleanField(default=True, verbose_name='delete')),
+                ('scoping_filters', models.JSONField(blank=True, default=list, verbose_name='source object scope')),
             ],
             options={
-                "verbose_name": "object mapping",
-                "verbose_name_plural": "object mappings",
-                "ordering": ["job", "object_type"],
+                'verbose_name': 'object mapping',
+                'verbose_name_plural': 'object mappings',
+                'ordering': ['job', 'object_type'],
             },
         ),
         migrations.CreateModel(
-            name="AppRole",
+            name='AppRole',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=128, verbose_name="display name")),
-                ("value", models.CharField(blank=True, max_length=128, verbose_name="value")),
-                (
-                    "description",
-                    models.CharField(blank=True, max_length=512, verbose_name="description"),
-                ),
-                (
-                    "is_default_access",
-                    models.BooleanField(default=False, verbose_name="default access"),
-                ),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="roles",
-                        to="provisioning.application",
-                        verbose_name="application",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=128, verbose_name='display name')),
+                ('value', models.CharField(blank=True, max_length=128, verbose_name='value')),
+                ('description', models.CharField(blank=True, max_length=512, verbose_name='description')),
+                ('is_default_access', models.BooleanField(default=False, verbose_name='default access')),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='provisioning.application', verbose_name='application')),
             ],
             options={
-                "verbose_name": "app role",
-                "verbose_name_plural": "app roles",
-                "ordering": ["application", "is_default_access", "name"],
+                'verbose_name': 'app role',
+                'verbose_name_plural': 'app roles',
+                'ordering': ['application', 'is_default_access', 'name'],
             },
         ),
         migrations.CreateModel(
-            name="AuditEvent",
+            name='AuditEvent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="date"),
-                ),
-                (
-                    "actor_name",
-                    models.CharField(
-                        blank=True, max_length=150, verbose_name="initiated by (name)"
-                    ),
-                ),
-                (
-                    "application_id",
-                    models.BigIntegerField(blank=True, null=True, verbose_name="application id"),
-                ),
-                (
-                    "application_name",
-                    models.CharField(blank=True, max_length=256, verbose_name="application"),
-                ),
-                (
-                    "activity",
-                    models.CharField(
-                        choices=[
-                            ("Add application", "Add application"),
-                            ("Delete application", "Delete application"),
-                            (
-                                "Update provisioning setting or credentials",
-                                "Update provisioning setting or credentials",
-                            ),
-                            (
-                                "Enable/start provisioning configuration",
-                                "Enable/start provisioning configuration",
-                            ),
-                            (
-                                "Disable/pause provisioning configuration",
-                                "Disable/pause provisioning configuration",
-                            ),
-                            (
-                                "Enable/restart provisioning configuration",
-                                "Enable/restart provisioning configuration",
-                            ),
-                            (
-                                "Update attribute mappings or scope",
-                                "Update attribute mappings or scope",
-                            ),
-                            ("Add app role assignment", "Add app role assignment"),
-                            ("Remove app role assignment", "Remove app role assignment"),
-                            ("Allow deletes", "Allow deletes"),
-                            ("Provision on demand", "Provision on demand"),
-                        ],
-                        max_length=64,
-                        verbose_name="activity",
-                    ),
-                ),
-                ("target", models.CharField(blank=True, max_length=512, verbose_name="target")),
-                ("before", models.JSONField(blank=True, default=dict, verbose_name="old value")),
-                ("after", models.JSONField(blank=True, default=dict, verbose_name="new value")),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="initiated by",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='date')),
+                ('actor_name', models.CharField(blank=True, max_length=150, verbose_name='initiated by (name)')),
+                ('application_id', models.BigIntegerField(blank=True, null=True, verbose_name='application id')),
+                ('application_name', models.CharField(blank=True, max_length=256, verbose_name='application')),
+                ('activity', models.CharField(choices=[('Add application', 'Add application'), ('Delete application', 'Delete application'), ('Update provisioning setting or credentials', 'Update provisioning setting or credentials'), ('Enable/start provisioning configuration', 'Enable/start provisioning configuration'), ('Disable/pause provisioning configuration', 'Disable/pause provisioning configuration'), ('Enable/restart provisioning configuration', 'Enable/restart provisioning configuration'), ('Update attribute mappings or scope', 'Update attribute mappings or scope'), ('Add app role assignment', 'Add app role assignment'), ('Remove app role assignment', 'Remove app role assignment'), ('Allow deletes', 'Allow deletes'), ('Provision on demand', 'Provision on demand')], max_length=64, verbose_name='activity')),
+                ('target', models.CharField(blank=True, max_length=512, verbose_name='target')),
+                ('before', models.JSONField(blank=True, default=dict, verbose_name='old value')),
+                ('after', models.JSONField(blank=True, default=dict, verbose_name='new value')),
+                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='initiated by')),
             ],
             options={
-                "verbose_name": "audit event",
-                "verbose_name_plural": "audit events",
-                "ordering": ["-created_at", "-id"],
+                'verbose_name': 'audit event',
+                'verbose_name_plural': 'audit events',
+                'ordering': ['-created_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="DirectoryChange",
+            name='DirectoryChange',
             fields=[
-                ("seq", models.BigAutoField(primary_key=True, serialize=False)),
-                (
-                    "changed_object",
-                    models.CharField(
-                        choices=[
-                            ("user", "User"),
-                            ("group", "Group"),
-                            ("membership", "Membership"),
-                            ("assignment", "Assignment"),
-                        ],
-                        max_length=16,
-                        verbose_name="object",
-                    ),
-                ),
-                (
-                    "operation",
-                    models.CharField(
-                        choices=[("I", "Insert"), ("U", "Update"), ("D", "Delete")],
-                        max_length=1,
-                        verbose_name="operation",
-                    ),
-                ),
-                ("user_id", models.UUIDField(blank=True, null=True, verbose_name="user")),
-                ("group_id", models.UUIDField(blank=True, null=True, verbose_name="group")),
-                (
-                    "member_group_id",
-                    models.UUIDField(blank=True, null=True, verbose_name="member group"),
-                ),
-                (
-                    "application_id",
-                    models.BigIntegerField(blank=True, null=True, verbose_name="application"),
-                ),
-                ("recorded_at", models.DateTimeField(verbose_name="recorded at")),
+                ('seq', models.BigAutoField(primary_key=True, serialize=False)),
+                ('changed_object', models.CharField(choices=[('user', 'User'), ('group', 'Group'), ('membership', 'Membership'), ('assignment', 'Assignment')], max_length=16, verbose_name='object')),
+                ('operation', models.CharField(choices=[('I', 'Insert'), ('U', 'Update'), ('D', 'Delete')], max_length=1, verbose_name='operation')),
+                ('user_id', models.UUIDField(blank=True, null=True, verbose_name='user')),
+                ('group_id', models.UUIDField(blank=True, null=True, verbose_name='group')),
+                ('member_group_id', models.UUIDField(blank=True, null=True, verbose_name='member group')),
+                ('application_id', models.BigIntegerField(blank=True, null=True, verbose_name='application')),
+                ('recorded_at', models.DateTimeField(verbose_name='recorded at')),
             ],
             options={
-                "verbose_name": "directory change",
-                "verbose_name_plural": "directory changes",
-                "ordering": ["seq"],
-                "indexes": [models.Index(fields=["recorded_at"], name="dirchange_recorded_at")],
+                'verbose_name': 'directory change',
+                'verbose_name_plural': 'directory changes',
+                'ordering': ['seq'],
+                'indexes': [models.Index(fields=['recorded_at'], name='dirchange_recorded_at')],
             },
         ),
         migrations.CreateModel(
-            name="DirectoryUser",
+            name='DirectoryUser',
             fields=[
-                (
-                    "deleted_at",
-                    models.DateTimeField(
-                        blank=True, db_index=True, null=True, verbose_name="deleted at"
-                    ),
-                ),
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4,
-                        editable=False,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="object id",
-                    ),
-                ),
-                (
-                    "user_principal_name",
-                    models.CharField(
-                        max_length=256, unique=True, verbose_name="user principal name"
-                    ),
-                ),
-                ("mail", models.EmailField(blank=True, max_length=256, verbose_name="mail")),
-                (
-                    "given_name",
-                    models.CharField(blank=True, max_length=64, verbose_name="given name"),
-                ),
-                ("surname", models.CharField(blank=True, max_length=64, verbose_name="surname")),
-                ("display_name", models.CharField(max_length=256, verbose_name="display name")),
-                (
-                    "job_title",
-                    models.CharField(blank=True, max_length=128, verbose_name="job title"),
-                ),
-                (
-                    "department",
-                    models.CharField(blank=True, max_length=64, verbose_name="department"),
-                ),
-                (
-                    "employee_id",
-                    models.CharField(blank=True, max_length=16, verbose_name="employee id"),
-                ),
-                (
-                    "mobile",
-                    models.CharField(blank=True, max_length=64, verbose_name="mobile phone"),
-                ),
-                (
-                    "country",
-                    models.CharField(blank=True, max_length=128, verbose_name="country or region"),
-                ),
-                (
-                    "preferred_language",
-                    models.CharField(blank=True, max_length=16, verbose_name="preferred language"),
-                ),
-                (
-                    "account_enabled",
-                    models.BooleanField(default=True, verbose_name="account enabled"),
-                ),
-                (
-                    "extension_attributes",
-                    models.JSONField(blank=True, default=dict, verbose_name="extension attributes"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
-                (
-                    "manager",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="direct_reports",
-                        to="provisioning.directoryuser",
-                        verbose_name="manager",
-                    ),
-                ),
+                ('deleted_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='deleted at')),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='object id')),
+                ('user_principal_name', models.CharField(max_length=256, unique=True, verbose_name='user principal name')),
+                ('mail', models.EmailField(blank=True, max_length=256, verbose_name='mail')),
+                ('given_name', models.CharField(blank=True, max_length=64, verbose_name='given name')),
+                ('surname', models.CharField(blank=True, max_length=64, verbose_name='surname')),
+                ('display_name', models.CharField(max_length=256, verbose_name='display name')),
+                ('job_title', models.CharField(blank=True, max_length=128, verbose_name='job title')),
+                ('department', models.CharField(blank=True, max_length=64, verbose_name='department')),
+                ('employee_id', models.CharField(blank=True, max_length=16, verbose_name='employee id')),
+                ('mobile', models.CharField(blank=True, max_length=64, verbose_name='mobile phone')),
+                ('country', models.CharField(blank=True, max_length=128, verbose_name='country or region')),
+                ('preferred_language', models.CharField(blank=True, max_length=16, verbose_name='preferred language')),
+                ('account_enabled', models.BooleanField(default=True, verbose_name='account enabled')),
+                ('extension_attributes', models.JSONField(blank=True, default=dict, verbose_name='extension attributes')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                ('manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='direct_reports', to='provisioning.directoryuser', verbose_name='manager')),
             ],
             options={
-                "verbose_name": "directory user",
-                "verbose_name_plural": "directory users",
-                "ordering": ["display_name", "user_principal_name"],
+                'verbose_name': 'directory user',
+                'verbose_name_plural': 'directory users',
+                'ordering': ['display_name', 'user_principal_name'],
             },
         ),
         migrations.CreateModel(
-            name="Assignment",
+            name='Assignment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="assignments",
-                        to="provisioning.application",
-                        verbose_name="application",
-                    ),
-                ),
-                (
-                    "role",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="assignments",
-                        to="provisioning.approle",
-                        verbose_name="role",
-                    ),
-                ),
-                (
-                    "group",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="assignments",
-                        to="provisioning.directorygroup",
-                        verbose_name="group",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="assignments",
-                        to="provisioning.directoryuser",
-                        verbose_name="user",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='provisioning.application', verbose_name='application')),
+                ('role', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='provisioning.approle', verbose_name='role')),
+                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='provisioning.directorygroup', verbose_name='group')),
+                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='provisioning.directoryuser', verbose_name='user')),
             ],
             options={
-                "verbose_name": "assignment",
-                "verbose_name_plural": "assignments",
+                'verbose_name': 'assignment',
+                'verbose_name_plural': 'assignments',
             },
         ),
         migrations.CreateModel(
-            name="GroupMembership",
+            name='GroupMembership',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
-                (
-                    "group",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="memberships",
-                        to="provisioning.directorygroup",
-                        verbose_name="group",
-                    ),
-                ),
-                (
-                    "member_group",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="parent_memberships",
-                        to="provisioning.directorygroup",
-                        verbose_name="member group",
-                    ),
-                ),
-                (
-                    "member_user",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="group_memberships",
-                        to="provisioning.directoryuser",
-                        verbose_name="member user",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='provisioning.directorygroup', verbose_name='group')),
+                ('member_group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='parent_memberships', to='provisioning.directorygroup', verbose_name='member group')),
+                ('member_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='group_memberships', to='provisioning.directoryuser', verbose_name='member user')),
             ],
             options={
-                "verbose_name": "group membership",
-                "verbose_name_plural": "group memberships",
+                'verbose_name': 'group membership',
+                'verbose_name_plural': 'group memberships',
             },
         ),
         migrations.CreateModel(
-            name="AttributeMapping",
+            name='AttributeMapping',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "mapping_type",
-                    models.CharField(
-                        choices=[
-                            ("Direct", "Direct"),
-                            ("Constant", "Constant"),
-                            ("Expression", "Expression"),
-                            ("None", "None"),
-                        ],
-                        default="Direct",
-                        max_length=16,
-                        verbose_name="mapping type",
-                    ),
-                ),
-                (
-                    "source_attribute",
-                    models.CharField(blank=True, max_length=256, verbose_name="source attribute"),
-                ),
-                ("expression", models.TextField(blank=True, verbose_name="expression")),
-                (
-                    "constant_value",
-                    models.CharField(blank=True, max_length=1024, verbose_name="constant value"),
-                ),
-                (
-                    "default_value",
-                    models.CharField(
-                        blank=True, max_length=1024, verbose_name="default value if null"
-                    ),
-                ),
-                (
-                    "target_attribute",
-                    models.CharField(max_length=512, verbose_name="target attribute"),
-                ),
-                (
-                    "is_matching",
-                    models.BooleanField(
-                        default=False, verbose_name="match objects using this attribute"
-                    ),
-                ),
-                (
-                    "matching_precedence",
-                    models.PositiveSmallIntegerField(
-                        blank=True, null=True, verbose_name="matching precedence"
-                    ),
-                ),
-                (
-                    "apply_on",
-                    models.CharField(
-                        choices=[("Always", "Always"), ("OnCreate", "Only during object creation")],
-                        default="Always",
-                        max_length=16,
-                        verbose_name="apply this mapping",
-                    ),
-                ),
-                ("position", models.PositiveIntegerField(default=0, verbose_name="position")),
-                (
-                    "object_mapping",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="attributes",
-                        to="provisioning.objectmapping",
-                        verbose_name="object mapping",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('mapping_type', models.CharField(choices=[('Direct', 'Direct'), ('Constant', 'Constant'), ('Expression', 'Expression'), ('None', 'None')], default='Direct', max_length=16, verbose_name='mapping type')),
+                ('source_attribute', models.CharField(blank=True, max_length=256, verbose_name='source attribute')),
+                ('expression', models.TextField(blank=True, verbose_name='expression')),
+                ('constant_value', models.CharField(blank=True, max_length=1024, verbose_name='constant value')),
+                ('default_value', models.CharField(blank=True, max_length=1024, verbose_name='default value if null')),
+                ('target_attribute', models.CharField(max_length=512, verbose_name='target attribute')),
+                ('is_matching', models.BooleanField(default=False, verbose_name='match objects using this attribute')),
+                ('matching_precedence', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='matching precedence')),
+                ('apply_on', models.CharField(choices=[('Always', 'Always'), ('OnCreate', 'Only during object creation')], default='Always', max_length=16, verbose_name='apply this mapping')),
+                ('position', models.PositiveIntegerField(default=0, verbose_name='position')),
+                ('object_mapping', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attributes', to='provisioning.objectmapping', verbose_name='object mapping')),
             ],
             options={
-                "verbose_name": "attribute mapping",
-                "verbose_name_plural": "attribute mappings",
-                "ordering": ["object_mapping", "position", "id"],
+                'verbose_name': 'attribute mapping',
+                'verbose_name_plural': 'attribute mappings',
+                'ordering': ['object_mapping', 'position', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="ProvisioningJob",
+            name='ProvisioningJob',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "mode",
-                    models.CharField(
-                        choices=[("Manual", "Manual"), ("Automatic", "Automatic")],
-                        default="Manual",
-                        max_length=16,
-                        verbose_name="provisioning mode",
-                    ),
-                ),
-                (
-                    "credentials",
-                    provisioning.fields.EncryptedJSONField(
-                        blank=True, default=dict, verbose_name="admin credentials"
-                    ),
-                ),
-                (
-                    "notification_email",
-                    models.CharField(blank=True, max_length=512, verbose_name="notification email"),
-                ),
-                (
-                    "notify_on_failure",
-                    models.BooleanField(
-                        default=False,
-                        verbose_name="send an email notification when a failure occurs",
-                    ),
-                ),
-                (
-                    "scope",
-                    models.CharField(
-                        choices=[
-                            ("assigned", "Sync only assigned users and groups"),
-                            ("all", "Sync all users and groups"),
-                        ],
-                        default="assigned",
-                        max_length=16,
-                        verbose_name="scope",
-                    ),
-                ),
-                (
-                    "status_on",
-                    models.BooleanField(default=False, verbose_name="provisioning status on"),
-                ),
-                (
-                    "interval_minutes",
-                    models.PositiveIntegerField(
-                        default=provisioning.models.jobs.default_interval,
-                        validators=[django.core.validators.MinValueValidator(1)],
-                        verbose_name="cycle interval (minutes)",
-                    ),
-                ),
-                (
-                    "prevent_accidental_deletion",
-                    models.BooleanField(default=True, verbose_name="prevent accidental deletion"),
-                ),
-                (
-                    "deletion_threshold",
-                    models.PositiveIntegerField(
-                        default=500,
-                        validators=[django.core.validators.MinValueValidator(1)],
-                        verbose_name="accidental deletion threshold",
-                    ),
-                ),
-                (
-                    "rate_limit_per_second",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        null=True,
-                        verbose_name="maximum requests per second to the target",
-                    ),
-                ),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("NotConfigured", "Not configured"),
-                            ("NotRun", "Not run"),
-                            ("Active", "Active"),
-                            ("Paused", "Paused"),
-                            ("Quarantine", "Quarantine"),
-                            ("Disabled", "Disabled"),
-                        ],
-                        default="NotConfigured",
-                        max_length=16,
-                        verbose_name="state",
-                    ),
-                ),
-                (
-                    "quarantine_reason",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("EncounteredBaseEscrowThreshold", "Too many failures"),
-                            ("EncounteredTotalEscrowThreshold", "Too many failures in total"),
-                            (
-                                "EncounteredEscrowProportionThreshold",
-                                "Too high a proportion of failures",
-                            ),
-                            (
-                                "EncounteredQuarantineException",
-                                "Invalid credentials or configuration",
-                            ),
-                            ("QuarantinedOnDemand", "Quarantined on demand"),
-                            ("TooManyDeletes", "Too many deletions"),
-                        ],
-                        max_length=48,
-                        verbose_name="quarantine reason",
-                    ),
-                ),
-                (
-                    "quarantine_detail",
-                    models.TextField(blank=True, verbose_name="quarantine detail"),
-                ),
-                (
-                    "quarantine_since",
-                    models.DateTimeField(blank=True, null=True, verbose_name="in quarantine since"),
-                ),
-                ("quarantine_notified_reason", models.CharField(blank=True, max_length=48)),
-                (
-                    "deletes_allowed_once",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Set by “Allow deletes”: the next cycle performs the held deletions.",
-                        verbose_name="held deletions released",
-                    ),
-                ),
-                (
-                    "watermark",
-                    models.BigIntegerField(blank=True, null=True, verbose_name="watermark"),
-                ),
-                (
-                    "full_sync_required",
-                    models.BooleanField(
-                        default=True,
-                        help_text="Set by a change to mappings or scope, and by Restart.",
-                        verbose_name="next cycle is an initial cycle",
-                    ),
-                ),
-                (
-                    "next_run_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="next run"),
-                ),
-                (
-                    "lease_owner",
-                    models.CharField(blank=True, max_length=128, verbose_name="leased by"),
-                ),
-                (
-                    "lease_expires_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="lease expires"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
-                (
-                    "application",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="provisioning_job",
-                        to="provisioning.application",
-                        verbose_name="application",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('mode', models.CharField(choices=[('Manual', 'Manual'), ('Automatic', 'Automatic')], default='Manual', max_length=16, verbose_name='provisioning mode')),
+                ('credentials', provisioning.fields.EncryptedJSONField(blank=True, default=dict, verbose_name='admin credentials')),
+                ('notification_email', models.CharField(blank=True, max_length=512, verbose_name='notification email')),
+                ('notify_on_failure', models.BooleanField(default=False, verbose_name='send an email notification when a failure occurs')),
+                ('scope', models.CharField(choices=[('assigned', 'Sync only assigned users and groups'), ('all', 'Sync all users and groups')], default='assigned', max_length=16, verbose_name='scope')),
+                ('status_on', models.BooleanField(default=False, verbose_name='provisioning status on')),
+                ('interval_minutes', models.PositiveIntegerField(default=provisioning.models.jobs.default_interval, validators=[django.core.validators.MinValueValidator(1)], verbose_name='cycle interval (minutes)')),
+                ('prevent_accidental_deletion', models.BooleanField(default=True, verbose_name='prevent accidental deletion')),
+                ('deletion_threshold', models.PositiveIntegerField(default=500, validators=[django.core.validators.MinValueValidator(1)], verbose_name='accidental deletion threshold')),
+                ('rate_limit_per_second', models.PositiveIntegerField(blank=True, null=True, verbose_name='maximum requests per second to the target')),
+                ('state', models.CharField(choices=[('NotConfigured', 'Not configured'), ('NotRun', 'Not run'), ('Active', 'Active'), ('Paused', 'Paused'), ('Quarantine', 'Quarantine'), ('Disabled', 'Disabled')], default='NotConfigured', max_length=16, verbose_name='state')),
+                ('quarantine_reason', models.CharField(blank=True, choices=[('EncounteredBaseEscrowThreshold', 'Too many failures'), ('EncounteredTotalEscrowThreshold', 'Too many failures in total'), ('EncounteredEscrowProportionThreshold', 'Too high a proportion of failures'), ('EncounteredQuarantineException', 'Invalid credentials or configuration'), ('QuarantinedOnDemand', 'Quarantined on demand'), ('TooManyDeletes', 'Too many deletions')], max_length=48, verbose_name='quarantine reason')),
+                ('quarantine_detail', models.TextField(blank=True, verbose_name='quarantine detail')),
+                ('quarantine_since', models.DateTimeField(blank=True, null=True, verbose_name='in quarantine since')),
+                ('quarantine_notified_reason', models.CharField(blank=True, max_length=48)),
+                ('deletes_allowed_once', models.BooleanField(default=False, help_text='Set by “Allow deletes”: the next cycle performs the held deletions.', verbose_name='held deletions released')),
+                ('watermark', models.BigIntegerField(blank=True, null=True, verbose_name='watermark')),
+                ('full_sync_required', models.BooleanField(default=True, help_text='Set by a change to mappings or scope, and by Restart.', verbose_name='next cycle is an initial cycle')),
+                ('next_run_at', models.DateTimeField(blank=True, null=True, verbose_name='next run')),
+                ('lease_owner', models.CharField(blank=True, max_length=128, verbose_name='leased by')),
+                ('lease_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='lease expires')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                ('application', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='provisioning_job', to='provisioning.application', verbose_name='application')),
             ],
             options={
-                "verbose_name": "provisioning job",
-                "verbose_name_plural": "provisioning jobs",
+                'verbose_name': 'provisioning job',
+                'verbose_name_plural': 'provisioning jobs',
             },
         ),
         migrations.CreateModel(
-            name="ProvisionedObject",
+            name='ProvisionedObject',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "object_type",
-                    models.CharField(
-                        choices=[("User", "User"), ("Group", "Group")],
-                        max_length=8,
-                        verbose_name="object type",
-                    ),
-                ),
-                ("source_id", models.UUIDField(verbose_name="source object id")),
-                (
-                    "target_id",
-                    models.CharField(blank=True, max_length=256, verbose_name="target id"),
-                ),
-                (
-                    "last_exported",
-                    models.JSONField(
-                        blank=True, default=dict, verbose_name="last exported attributes"
-                    ),
-                ),
-                (
-                    "exported_hash",
-                    models.CharField(
-                        blank=True, max_length=64, verbose_name="hash of exported attributes"
-                    ),
-                ),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("Provisioned", "Provisioned"),
-                            ("Disabled", "Disabled"),
-                            ("Deleted", "Deleted"),
-                            ("Failed", "Failed"),
-                            ("StagedDelete", "Staged delete"),
-                        ],
-                        default="Provisioned",
-                        max_length=16,
-                        verbose_name="state",
-                    ),
-                ),
-                (
-                    "failure_count",
-                    models.PositiveIntegerField(default=0, verbose_name="consecutive failures"),
-                ),
-                ("last_error", models.TextField(blank=True, verbose_name="last error")),
-                (
-                    "next_retry_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="next retry"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
-                (
-                    "job",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="links",
-                        to="provisioning.provisioningjob",
-                        verbose_name="job",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('object_type', models.CharField(choices=[('User', 'User'), ('Group', 'Group')], max_length=8, verbose_name='object type')),
+                ('source_id', models.UUIDField(verbose_name='source object id')),
+                ('target_id', models.CharField(blank=True, max_length=256, verbose_name='target id')),
+                ('last_exported', models.JSONField(blank=True, default=dict, verbose_name='last exported attributes')),
+                ('exported_hash', models.CharField(blank=True, max_length=64, verbose_name='hash of exported attributes')),
+                ('state', models.CharField(choices=[('Provisioned', 'Provisioned'), ('Disabled', 'Disabled'), ('Deleted', 'Deleted'), ('Failed', 'Failed'), ('StagedDelete', 'Staged delete')], default='Provisioned', max_length=16, verbose_name='state')),
+                ('failure_count', models.PositiveIntegerField(default=0, verbose_name='consecutive failures')),
+                ('last_error', models.TextField(blank=True, verbose_name='last error')),
+                ('next_retry_at', models.DateTimeField(blank=True, null=True, verbose_name='next retry')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='provisioning.provisioningjob', verbose_name='job')),
             ],
             options={
-                "verbose_name": "provisioned object",
-                "verbose_name_plural": "provisioned objects",
+                'verbose_name': 'provisioned object',
+                'verbose_name_plural': 'provisioned objects',
             },
         ),
         migrations.AddField(
-            model_name="objectmapping",
-            name="job",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="mappings",
-                to="provisioning.provisioningjob",
-                verbose_name="job",
-            ),
+            model_name='objectmapping',
+            name='job',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mappings', to='provisioning.provisioningjob', verbose_name='job'),
         ),
         migrations.CreateModel(
-            name="ProvisioningLogEntry",
+            name='ProvisioningLogEntry',
             fields=[
-                ("id", models.BigAutoField(primary_key=True, serialize=False)),
-                (
-                    "change_id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, unique=True, verbose_name="change id"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(db_index=True, verbose_name="date")),
-                ("application_id", models.BigIntegerField(verbose_name="application id")),
-                ("application_name", models.CharField(max_length=256, verbose_name="application")),
-                ("cycle_id", models.UUIDField(blank=True, null=True, verbose_name="cycle id")),
-                (
-                    "object_type",
-                    models.CharField(
-                        choices=[("User", "User"), ("Group", "Group")],
-                        max_length=8,
-                        verbose_name="object type",
-                    ),
-                ),
-                ("source_id", models.UUIDField(blank=True, null=True, verbose_name="source id")),
-                (
-                    "source_display",
-                    models.CharField(blank=True, max_length=512, verbose_name="identity"),
-                ),
-                (
-                    "target_id",
-                    models.CharField(blank=True, max_length=256, verbose_name="target id"),
-                ),
-                (
-                    "action",
-                    models.CharField(
-                        choices=[
-                            ("Create", "Create"),
-                            ("Update", "Update"),
-                            ("Disable", "Disable"),
-                            ("Delete", "Delete"),
-                            ("StagedDelete", "Staged delete"),
-                            ("Other", "Other"),
-                        ],
-                        max_length=16,
-                        verbose_name="action",
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("Success", "Success"),
-                            ("Failure", "Failure"),
-                            ("Skipped", "Skipped"),
-                            ("Warning", "Warning"),
-                        ],
-                        max_length=8,
-                        verbose_name="status",
-                    ),
-                ),
-                ("steps", models.JSONField(blank=True, default=list, verbose_name="steps")),
-                (
-                    "modified_properties",
-                    models.JSONField(blank=True, default=list, verbose_name="modified properties"),
-                ),
-                (
-                    "error_code",
-                    models.CharField(blank=True, max_length=64, verbose_name="error code"),
-                ),
-                ("reason", models.TextField(blank=True, verbose_name="reason")),
-                ("recommendation", models.TextField(blank=True, verbose_name="recommendation")),
-                (
-                    "duration_ms",
-                    models.PositiveIntegerField(default=0, verbose_name="duration (ms)"),
-                ),
-                (
-                    "job",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="log_entries",
-                        to="provisioning.provisioningjob",
-                        verbose_name="job",
-                    ),
-                ),
+                ('id', models.BigAutoField(primary_key=True, serialize=False)),
+                ('change_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name='change id')),
+                ('created_at', models.DateTimeField(db_index=True, verbose_name='date')),
+                ('application_id', models.BigIntegerField(verbose_name='application id')),
+                ('application_name', models.CharField(max_length=256, verbose_name='application')),
+                ('cycle_id', models.UUIDField(blank=True, null=True, verbose_name='cycle id')),
+                ('object_type', models.CharField(choices=[('User', 'User'), ('Group', 'Group')], max_length=8, verbose_name='object type')),
+                ('source_id', models.UUIDField(blank=True, null=True, verbose_name='source id')),
+                ('source_display', models.CharField(blank=True, max_length=512, verbose_name='identity')),
+                ('target_id', models.CharField(blank=True, max_length=256, verbose_name='target id')),
+                ('action', models.CharField(choices=[('Create', 'Create'), ('Update', 'Update'), ('Disable', 'Disable'), ('Delete', 'Delete'), ('StagedDelete', 'Staged delete'), ('Other', 'Other')], max_length=16, verbose_name='action')),
+                ('status', models.CharField(choices=[('Success', 'Success'), ('Failure', 'Failure'), ('Skipped', 'Skipped'), ('Warning', 'Warning')], max_length=8, verbose_name='status')),
+                ('steps', models.JSONField(blank=True, default=list, verbose_name='steps')),
+                ('modified_properties', models.JSONField(blank=True, default=list, verbose_name='modified properties')),
+                ('error_code', models.CharField(blank=True, max_length=64, verbose_name='error code')),
+                ('reason', models.TextField(blank=True, verbose_name='reason')),
+                ('recommendation', models.TextField(blank=True, verbose_name='recommendation')),
+                ('duration_ms', models.PositiveIntegerField(default=0, verbose_name='duration (ms)')),
+                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='log_entries', to='provisioning.provisioningjob', verbose_name='job')),
             ],
             options={
-                "verbose_name": "provisioning log entry",
-                "verbose_name_plural": "provisioning log entries",
-                "ordering": ["-created_at", "-id"],
+                'verbose_name': 'provisioning log entry',
+                'verbose_name_plural': 'provisioning log entries',
+                'ordering': ['-created_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="SyncCycle",
+            name='SyncCycle',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4,
-                        editable=False,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="cycle id",
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("initial", "Initial cycle"),
-                            ("incremental", "Incremental cycle"),
-                            ("on_demand", "Provision on demand"),
-                        ],
-                        max_length=16,
-                        verbose_name="cycle type",
-                    ),
-                ),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("Queued", "Queued"),
-                            ("Running", "In progress"),
-                            ("Succeeded", "Completed"),
-                            ("CompletedWithFailures", "Completed with failures"),
-                            ("Failed", "Failed"),
-                            ("Abandoned", "Abandoned"),
-                        ],
-                        default="Running",
-                        max_length=24,
-                        verbose_name="state",
-                    ),
-                ),
-                ("started_at", models.DateTimeField(auto_now_add=True, verbose_name="started")),
-                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended")),
-                (
-                    "progress_total",
-                    models.PositiveIntegerField(default=0, verbose_name="objects to process"),
-                ),
-                (
-                    "progress_done",
-                    models.PositiveIntegerField(default=0, verbose_name="objects processed"),
-                ),
-                ("counters", models.JSONField(blank=True, default=dict, verbose_name="counters")),
-                ("watermark_from", models.BigIntegerField(blank=True, null=True)),
-                ("watermark_to", models.BigIntegerField(blank=True, null=True)),
-                ("worker", models.CharField(blank=True, max_length=128, verbose_name="worker")),
-                ("error", models.TextField(blank=True, verbose_name="error")),
-                (
-                    "job",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="cycles",
-                        to="provisioning.provisioningjob",
-                        verbose_name="job",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='cycle id')),
+                ('kind', models.CharField(choices=[('initial', 'Initial cycle'), ('incremental', 'Incremental cycle'), ('on_demand', 'Provision on demand')], max_length=16, verbose_name='cycle type')),
+                ('state', models.CharField(choices=[('Queued', 'Queued'), ('Running', 'In progress'), ('Succeeded', 'Completed'), ('CompletedWithFailures', 'Completed with failures'), ('Failed', 'Failed'), ('Abandoned', 'Abandoned')], default='Running', max_length=24, verbose_name='state')),
+                ('started_at', models.DateTimeField(auto_now_add=True, verbose_name='started')),
+                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended')),
+                ('progress_total', models.PositiveIntegerField(default=0, verbose_name='objects to process')),
+                ('progress_done', models.PositiveIntegerField(default=0, verbose_name='objects processed')),
+                ('counters', models.JSONField(blank=True, default=dict, verbose_name='counters')),
+                ('watermark_from', models.BigIntegerField(blank=True, null=True)),
+                ('watermark_to', models.BigIntegerField(blank=True, null=True)),
+                ('worker', models.CharField(blank=True, max_length=128, verbose_name='worker')),
+                ('error', models.TextField(blank=True, verbose_name='error')),
+                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cycles', to='provisioning.provisioningjob', verbose_name='job')),
             ],
             options={
-                "verbose_name": "sync cycle",
-                "verbose_name_plural": "sync cycles",
-                "ordering": ["-started_at"],
+                'verbose_name': 'sync cycle',
+                'verbose_name_plural': 'sync cycles',
+                'ordering': ['-started_at'],
             },
         ),
         migrations.AddConstraint(
-            model_name="approle",
-            constraint=models.UniqueConstraint(
-                fields=("application", "name"), name="approle_unique_name"
-            ),
+            model_name='approle',
+            constraint=models.UniqueConstraint(fields=('application', 'name'), name='approle_unique_name'),
         ),
         migrations.AddIndex(
-            model_name="auditevent",
-            index=models.Index(fields=["application_id", "-created_at"], name="audit_app_date"),
+            model_name='auditevent',
+            index=models.Index(fields=['application_id', '-created_at'], name='audit_app_date'),
         ),
         migrations.AddConstraint(
-            model_name="assignment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("group__isnull", True), ("user__isnull", False)),
-                    models.Q(("group__isnull", False), ("user__isnull", True)),
-                    _connector="OR",
-                ),
-                name="assignment_exactly_one_principal",
-            ),
+            model_name='assignment',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('group__isnull', True), ('user__isnull', False)), models.Q(('group__isnull', False), ('user__isnull', True)), _connector='OR'), name='assignment_exactly_one_principal'),
         ),
         migrations.AddConstraint(
-            model_name="assignment",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("user__isnull", False)),
-                fields=("application", "user", "role"),
-                name="assignment_unique_user_role",
-            ),
+            model_name='assignment',
+            constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('application', 'user', 'role'), name='assignment_unique_user_role'),
         ),
         migrations.AddConstraint(
-            model_name="assignment",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("group__isnull", False)),
-                fields=("application", "group", "role"),
-                name="assignment_unique_group_role",
-            ),
+            model_name='assignment',
+            constraint=models.UniqueConstraint(condition=models.Q(('group__isnull', False)), fields=('application', 'group', 'role'), name='assignment_unique_group_role'),
         ),
         migrations.AddConstraint(
-            model_name="groupmembership",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("member_group__isnull", True), ("member_user__isnull", False)),
-                    models.Q(("member_group__isnull", False), ("member_user__isnull", True)),
-                    _connector="OR",
-                ),
-                name="membership_exactly_one_member",
-            ),
+            model_name='groupmembership',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('member_group__isnull', True), ('member_user__isnull', False)), models.Q(('member_group__isnull', False), ('member_user__isnull', True)), _connector='OR'), name='membership_exactly_one_member'),
         ),
         migrations.AddConstraint(
-            model_name="groupmembership",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("member_user__isnull", False)),
-                fields=("group", "member_user"),
-                name="membership_unique_user",
-            ),
+            model_name='groupmembership',
+            constraint=models.UniqueConstraint(condition=models.Q(('member_user__isnull', False)), fields=('group', 'member_user'), name='membership_unique_user'),
         ),
         migrations.AddConstraint(
-            model_name="groupmembership",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("member_group__isnull", False)),
-                fields=("group", "member_group"),
-                name="membership_unique_group",
-            ),
+            model_name='groupmembership',
+            constraint=models.UniqueConstraint(condition=models.Q(('member_group__isnull', False)), fields=('group', 'member_group'), name='membership_unique_group'),
         ),
         migrations.AddConstraint(
-            model_name="groupmembership",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("member_group", models.F("group")), _negated=True),
-                name="membership_not_self",
-            ),
+            model_name='groupmembership',
+            constraint=models.CheckConstraint(condition=models.Q(('member_group', models.F('group')), _negated=True), name='membership_not_self'),
         ),
         migrations.AddConstraint(
-            model_name="attributemapping",
-            constraint=models.UniqueConstraint(
-                fields=("object_mapping", "target_attribute"), name="attribute_unique_target"
-            ),
+            model_name='attributemapping',
+            constraint=models.UniqueConstraint(fields=('object_mapping', 'target_attribute'), name='attribute_unique_target'),
         ),
         migrations.AddConstraint(
-            model_name="attributemapping",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("is_matching", False), ("matching_precedence__isnull", False), _connector="OR"
-                ),
-                name="attribute_matching_has_precedence",
-            ),
+            model_name='attributemapping',
+            constraint=models.CheckConstraint(condition=models.Q(('is_matching', False), ('matching_precedence__isnull', False), _connector='OR'), name='attribute_matching_has_precedence'),
         ),
         migrations.AddIndex(
-            model_name="provisioningjob",
-            index=models.Index(
-                condition=models.Q(("status_on", True)),
-                fields=["next_run_at"],
-                name="job_due_when_on",
-            ),
+            model_name='provisioningjob',
+            index=models.Index(condition=models.Q(('status_on', True)), fields=['next_run_at'], name='job_due_when_on'),
         ),
         migrations.AddIndex(
-            model_name="provisionedobject",
-            index=models.Index(
-                condition=models.Q(("next_retry_at__isnull", False)),
-                fields=["job", "next_retry_at"],
-                name="link_escrow_due",
-            ),
+            model_name='provisionedobject',
+            index=models.Index(condition=models.Q(('next_retry_at__isnull', False)), fields=['job', 'next_retry_at'], name='link_escrow_due'),
         ),
         migrations.AddIndex(
-            model_name="provisionedobject",
-            index=models.Index(fields=["job", "object_type", "target_id"], name="link_by_target"),
+            model_name='provisionedobject',
+            index=models.Index(fields=['job', 'object_type', 'target_id'], name='link_by_target'),
         ),
         migrations.AddConstraint(
-            model_name="provisionedobject",
-            constraint=models.UniqueConstraint(
-                fields=("job", "object_type", "source_id"), name="link_unique_source"
-            ),
+            model_name='provisionedobject',
+            constraint=models.UniqueConstraint(fields=('job', 'object_type', 'source_id'), name='link_unique_source'),
         ),
         migrations.AddConstraint(
-            model_name="objectmapping",
-            constraint=models.UniqueConstraint(
-                fields=("job", "object_type"), name="mapping_one_per_type"
-            ),
+            model_name='objectmapping',
+            constraint=models.UniqueConstraint(fields=('job', 'object_type'), name='mapping_one_per_type'),
         ),
         migrations.AddConstraint(
-            model_name="objectmapping",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("enabled", False), ("object_type", "User"), _negated=True),
-                name="mapping_users_always_enabled",
-            ),
+            model_name='objectmapping',
+            constraint=models.CheckConstraint(condition=models.Q(('enabled', False), ('object_type', 'User'), _negated=True), name='mapping_users_always_enabled'),
         ),
         migrations.AddIndex(
-            model_name="provisioninglogentry",
-            index=models.Index(fields=["application_id", "-created_at"], name="log_app_date"),
+            model_name='provisioninglogentry',
+            index=models.Index(fields=['application_id', '-created_at'], name='log_app_date'),
         ),
         migrations.AddIndex(
-            model_name="provisioninglogentry",
-            index=models.Index(
-                fields=["application_id", "status", "-created_at"], name="log_app_status"
-            ),
+            model_name='provisioninglogentry',
+            index=models.Index(fields=['application_id', 'status', '-created_at'], name='log_app_status'),
         ),
         migrations.AddIndex(
-            model_name="provisioninglogentry",
-            index=models.Index(
-                fields=["application_id", "action", "-created_at"], name="log_app_action"
-            ),
+            model_name='provisioninglogentry',
+            index=models.Index(fields=['application_id', 'action', '-created_at'], name='log_app_action'),
         ),
         migrations.AddIndex(
-            model_name="provisioninglogentry",
-            index=models.Index(fields=["cycle_id", "-created_at"], name="log_cycle"),
+            model_name='provisioninglogentry',
+            index=models.Index(fields=['cycle_id', '-created_at'], name='log_cycle'),
         ),
         migrations.AddIndex(
-            model_name="provisioninglogentry",
-            index=models.Index(fields=["source_id"], name="log_source"),
+            model_name='provisioninglogentry',
+            index=models.Index(fields=['source_id'], name='log_source'),
         ),
         migrations.AddIndex(
-            model_name="provisioninglogentry",
-            index=models.Index(fields=["target_id"], name="log_target"),
+            model_name='provisioninglogentry',
+            index=models.Index(fields=['target_id'], name='log_target'),
         ),
         migrations.AddIndex(
-            model_name="synccycle",
-            index=models.Index(fields=["job", "-started_at"], name="cycle_job_started"),
+            model_name='synccycle',
+            index=models.Index(fields=['job', '-started_at'], name='cycle_job_started'),
         ),
     ]

@@ -5,16 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("provisioning", "0002_directory_change_triggers"),
+        ('provisioning', '0002_directory_change_triggers'),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name="directoryuser",
-            constraint=models.UniqueConstraint(
-                django.db.models.functions.text.Lower("user_principal_name"),
-                name="user_upn_unique_ci",
-            ),
+            model_name='directoryuser',
+            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('user_principal_name'), name='user_upn_unique_ci'),
         ),
     ]

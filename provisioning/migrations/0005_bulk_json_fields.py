@@ -5,28 +5,25 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("provisioning", "0004_scheduling_fields"),
+        ('provisioning', '0004_scheduling_fields'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="provisionedobject",
-            name="last_exported",
-            field=provisioning.fields.BulkJSONField(
-                blank=True, default=dict, verbose_name="last exported attributes"
-            ),
+            model_name='provisionedobject',
+            name='last_exported',
+            field=provisioning.fields.BulkJSONField(blank=True, default=dict, verbose_name='last exported attributes'),
         ),
         migrations.AlterField(
-            model_name="provisioninglogentry",
-            name="modified_properties",
-            field=provisioning.fields.BulkJSONField(
-                blank=True, default=list, verbose_name="modified properties"
-            ),
+            model_name='provisioninglogentry',
+            name='modified_properties',
+            field=provisioning.fields.BulkJSONField(blank=True, default=list, verbose_name='modified properties'),
         ),
         migrations.AlterField(
-            model_name="provisioninglogentry",
-            name="steps",
-            field=provisioning.fields.BulkJSONField(blank=True, default=list, verbose_name="steps"),
+            model_name='provisioninglogentry',
+            name='steps',
+            field=provisioning.fields.BulkJSONField(blank=True, default=list, verbose_name='steps'),
         ),
     ]
