@@ -24,7 +24,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from ..choices import (
     CycleKind,
@@ -54,6 +53,7 @@ from ..engine.lease import acquire_lease, release_lease, renew_lease
 from ..engine.match import matching_rules
 from ..engine.record import CycleRecorder, Step, counters_as_dict
 from ..engine.scope import decide_scope
+from ..log_text import gettext as _  # step texts translated when read
 from ..models import (
     DirectoryGroup,
     DirectoryUser,

@@ -8,6 +8,7 @@ from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from .. import log_text
 from ..choices import LogStatus
 
 register = template.Library()
@@ -75,6 +76,12 @@ STEP_TITLES = {
 def step_title(name: str) -> str:
     """The title of an engine step (Import, Scope, Match, Action) as the portal shows it."""
     return str(STEP_TITLES.get(str(name), name))
+
+
+@register.filter
+def step_detail(step) -> str:
+    """A log step's text in the reader's language (``provisioning/log_text.py``)."""
+    return log_text.step_detail(step) if isinstance(step, dict) else ""
 
 
 @register.filter

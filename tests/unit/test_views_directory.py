@@ -298,3 +298,35 @@ def test_the_import_report_is_written_in_the_uploaders_language(
     page = client.get(reverse("directory-import", args=[upload_row.pk])).content.decode()
     assert "已拒絕匯入 (2 個錯誤)；未變更任何內容。" in page
     assert "users.csv，第 2 行，資料行 mail：not-a-mail 不是有效的電子郵件地址" in page
+
+
+def test_a_running_import_shows_its_progress_bar_and_json(
+    client, django_capture_on_commit_callbacks
+):
+    login(client, "admin")
+    upload_row = upload(client, "users.csv", USERS_CSV, django_capture_on_commit_callbacks)
+    page = client.get(reverse("directory-import", args=[upload_row.pk])).content.decode()
+    assert "<progress" in page and "Waiting for a worker" in page
+    DirectoryImport.objects.filter(pk=upload_row.pk).update(
+        phase="reading", progress_done=250, progress_total=1000
+    )
+    page = client.get(reverse("directory-import", args=[upload_row.pk])).content.decode()
+    assert 'max="1000" value="250"' in page and "Reading the rows: 250 of 1000 (25 %)" in page
+    fragment = client.get(
+        reverse("directory-import", args=[upload_row.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'data-testid="import-progress"' in fragment
+    assert " style=" not in fragment and "<script" not in fragment and "<style" not in fragment
+    answer = client.get(reverse("directory-import-progress", args=[upload_row.pk])).json()
+    assert answer == {
+        "state": "Checking",
+        "running": True,
+        "phase": "reading",
+        "done": 250,
+        "total": 1000,
+        "percent": 25,
+        "summary": [],
+    }
+    directory.check_directory_import(str(upload_row.pk))  # the worker's check ends it
+    page = client.get(reverse("directory-import", args=[upload_row.pk])).content.decode()
+    assert "<progress" not in page
