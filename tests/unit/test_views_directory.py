@@ -330,3 +330,52 @@ def test_a_running_import_shows_its_progress_bar_and_json(
     directory.check_directory_import(str(upload_row.pk))  # the worker's check ends it
     page = client.get(reverse("directory-import", args=[upload_row.pk])).content.decode()
     assert "<progress" not in page
+
+
+def test_users_search_has_the_same_matches_on_every_database():
+    """Prefix of a name, UPN or mail (any case, accents too), or the exact employee id; ``%``
+    and ``_`` are plain characters; the recycle bin is searched apart."""
+    from django.utils import timezone
+
+    from provisioning.directory.search import search_users
+
+    emile = DirectoryUserFactory(
+        given_name="Émile", surname="Müller", display_name="Émile Müller", employee_id="E100"
+    )
+    megan = DirectoryUserFactory(
+        given_name="Megan",
+        surname="Bowen",
+        display_name="Megan Bowen",
+        user_principal_name="megan.b@contoso.example",
+        mail="mb_1%@contoso.example",
+        employee_id="E1000",
+    )
+    gone = DirectoryUserFactory(given_name="Megan", surname="Gone", display_name="Megan Gone")
+    DirectoryUser.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+
+    def found(text, deleted=False):
+        return set(search_users(text, deleted=deleted).values_list("pk", flat=True))
+
+    assert found("émile") == found("ÉMILE") == found("müll") == {emile.pk}
+    assert found("MEGAN.B@") == found("megan") == found("bow") == {megan.pk}
+    assert found("mb_1%") == {megan.pk}
+    assert found("mb%") == found("m_") == set()  # not wildcards
+    assert found("E100") == {emile.pk}  # the employee id is matched whole, not as a prefix
+    assert found("contoso") == set()  # a prefix, not a substring
+    assert found("megan", deleted=True) == {gone.pk}
+    assert found("") == {emile.pk, megan.pk}
+
+
+def test_users_search_reads_indexes_on_sqlite_too():
+    from django.db import connection
+
+    from provisioning.directory.search import search_users
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's prefix indexes are migration 0011's")
+    sql, params = search_users("megan").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " ".join(str(row[3]) for row in cursor.fetchall())
+    assert "MULTI-INDEX OR" in plan and "user_fold_display_name" in plan, plan
+    assert "SCAN" not in plan, plan
