@@ -27,10 +27,13 @@ class LogText(str):
 
     data: dict[str, Any]
 
-    def __new__(cls, value: str, data: dict[str, Any]) -> LogText:
+    def __new__(cls, value: str, data: dict[str, Any] | None = None) -> LogText:
         text = super().__new__(cls, value)
-        text.data = data
+        text.data = data if data is not None else {"id": str(value)}
         return text
+
+    def __reduce__(self):  # pickle and copy keep the message
+        return (LogText, (str(self), self.data))
 
     def __mod__(self, params: Any) -> str:
         rendered = str.__mod__(self, params)

@@ -32,7 +32,7 @@ PROPER_NAMES = {
     "ID", "CSV", "JSON", "HTTP", "HTTPS", "OAuth", "OpenID", "UPN", "UTC", "PATCH", "POST",
     "PUT", "GET", "DELETE", "RFC", "ms", "AM", "PM", "Django", "PostgreSQL", "SQLite", "Redis",
     "Celery", "ETag", "AND", "OR", "NOT", "IS", "NULL", "TRUE", "FALSE", "True", "False",
-    "true", "false",
+    "true", "false", "zip",
 }
 # Names of several words (products, a file format, an HTTP scheme), taken out first.
 PROPER_PHRASES = (
@@ -52,7 +52,7 @@ IDENTIFIER = re.compile(
     r"|\w+://\S+"  # URLs
     r"|urn:\S+"  # SCIM schema URNs
     r"|/\S*"  # paths
-    r"|\S*[\[\].()_$:{}=\"<>]\S*"  # attribute paths, expressions, code
+    r"|\S*[\[\]._$:{}=\"<>]\S*"  # attribute paths, expressions, code (words in brackets stay)
     r"|\b[A-Z0-9_]{2,}\b"  # codes and abbreviations: SCIM_409, HTTP
     r"|\b[a-z]+[A-Z]\w*\b"  # camelCase attribute names: userPrincipalName
     r"|\b[A-Z][a-z]+[A-Z]\w*\b"  # PascalCase function names: NormalizeDiacritics

@@ -117,6 +117,15 @@ def test_rows_written_before_keep_showing_their_text():
     )
 
 
+def test_a_step_text_survives_pickle_and_copy():
+    import copy
+    import pickle
+
+    text = LogText("Created 42", {"id": "Created %(id)s", "params": {"id": "42"}})
+    for clone in (pickle.loads(pickle.dumps(text)), copy.deepcopy(text)):
+        assert clone == "Created 42" and clone.data == text.data
+
+
 def test_a_step_text_keeps_its_message_through_formatting_and_joining():
     with translation.override("zh-hant"):
         text = LogText("x", {"id": "In scope"}) + "; " + LogText("y", {"id": "Created %(id)s"})
