@@ -132,3 +132,24 @@ def step_detail(step: dict[str, Any]) -> str:
         if rendered:
             return rendered
     return str(step.get("detail") or "")
+
+
+def error_text(error: BaseException) -> tuple[str, Any]:
+    """An error as a cycle stores it: the English text, and its message (or None) to translate.
+
+    A connector's error reads "CODE: message"; an error raised with one LogText reads it.
+    """
+    message = getattr(error, "message", None)
+    code = getattr(error, "code", None)
+    if isinstance(message, LogText) and code is not None and str(error) == f"{code}: {message}":
+        text = f"{code}: " + message
+    elif len(error.args) == 1 and isinstance(error.args[0], LogText):
+        text = error.args[0]
+    else:
+        return str(error), None
+    return english(text), as_data(text)
+
+
+def translated(message: Any, fallback: str) -> str:
+    """A stored message in the reader's language, else the stored text."""
+    return (render(message) if message else "") or fallback

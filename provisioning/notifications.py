@@ -133,7 +133,7 @@ def notify_cycle_failures(job: ProvisioningJob, cycle: SyncCycle, *, now=None) -
     if job_failed:
         subject = _("[Provisioning] %(app)s: the last cycle stopped: %(error)s") % {
             "app": app,
-            "error": (cycle.error or _("unknown error"))[:120],
+            "error": (cycle.error_text or _("unknown error"))[:120],
         }
     else:
         subject = _("[Provisioning] %(app)s: %(count)d failure(s) in the last cycle") % {
@@ -193,7 +193,7 @@ def notify_quarantine(job: ProvisioningJob, cycle: SyncCycle) -> bool:
         {
             "cycle": cycle,
             "reason": reason,
-            "detail": job.quarantine_detail,
+            "detail": job.quarantine_detail_text,
             "next_run_at": job.next_run_at,
             "logs_url": logs_url(job, cycle_id=str(cycle.pk)),
         },

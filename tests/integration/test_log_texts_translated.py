@@ -135,3 +135,31 @@ def test_a_step_text_keeps_its_message_through_formatting_and_joining():
         assert "Created" not in render({"id": "Created %(id)s", "params": {"id": "42"}})
         # a translation that does not fit its placeholders falls back to the English text
         assert render({"id": "Created %(id)s", "params": {}}) == "Created %(id)s"
+
+
+def test_a_cycle_error_and_quarantine_detail_read_in_the_readers_language(
+    app, scim, make_connector, client
+):
+    from provisioning.models import ProvisioningJob, SyncCycle
+
+    job = app.provisioning_job
+    job.credentials = {**scim.credentials, "secret_token": "wrong"}
+    job.save()
+    assign(app, DirectoryUserFactory(user_principal_name="ada@contoso.example"))
+    with translation.override("en"):
+        run_cycle(job, connector=make_connector(token="wrong"), initial=True)
+    cycle = SyncCycle.objects.get(job=job)
+    job = ProvisioningJob.objects.get(pk=job.pk)
+    assert cycle.error and cycle.error_message, cycle.error
+    assert job.quarantine_detail == cycle.error and job.quarantine_message
+    code = cycle.error.split(":")[0]
+    admin(client, "zh-hant")
+    page = client.get(reverse("sync-details", args=[app.pk])).content.decode()
+    assert cycle.error not in page
+    with translation.override("zh-hant"):
+        chinese = cycle.error_text
+        assert job.quarantine_detail_text == chinese
+    assert chinese.startswith(f"{code}: ") and re.search(r"[\u4e00-\u9fff]", chinese)
+    assert html.escape(chinese) in page or chinese in page
+    with translation.override("en"):
+        assert cycle.error_text == cycle.error
