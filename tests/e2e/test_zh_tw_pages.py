@@ -48,7 +48,9 @@ TEST_DATA = {
 }
 # fmt: on
 IDENTIFIER = re.compile(
-    r"\S+@\S+"  # e-mail addresses, UPNs
+    r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"  # UUIDs
+    r"|\b[0-9a-f]{16,}\b"  # hexadecimal target ids
+    r"|\S+@\S+"  # e-mail addresses, UPNs
     r"|\w+://\S+"  # URLs
     r"|urn:\S+"  # SCIM schema URNs
     r"|/\S*"  # paths
