@@ -31,7 +31,9 @@ BENCH_DIR = ROOT / "var" / "bench"
 BENCH_FERNET_KEY = "YmVuY2gtb25seS1rZXktZG8tbm90LXVzZS0zMmJ5dGU="
 BENCH_SECRET_KEY = "bench-only-secret-key-not-for-production-use-0123456789"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-POSTGRES_DB = "bench_portal"
+POSTGRES_DB = os.environ.get(
+    "BENCH_POSTGRES_DB", "bench_portal"
+)  # one per engineer on a shared server
 
 GROUP_ROLE = "User"
 JOB_TITLES = ["Engineer", "Analyst", "Designer", "Manager", "Consultant", "Technician"]

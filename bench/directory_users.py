@@ -66,6 +66,7 @@ def measure(repeat: int) -> list[dict]:
     administrators, _auditors = ensure_roles()
     admin, _created = get_user_model().objects.get_or_create(username="bench-admin")
     admin.groups.add(administrators)
+    # HTTPS, as production serves it (with DEBUG off, plain HTTP is redirected).
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(admin)
 
@@ -94,12 +95,12 @@ def measure(repeat: int) -> list[dict]:
     ]
     results = []
     for name, url, params in cases:
-        response = client.get(url, params)
-        assert response.status_code == 200, (name, response.status_code)
+        response = client.get(url, params, secure=True)
+        assert response.status_code == 200, (name, response.status_code, response.get("Location"))
         timings = []
         for _ in range(repeat):
             started = time.perf_counter()
-            response = client.get(url, params)
+            response = client.get(url, params, secure=True)
             timings.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200
         results.append(
@@ -127,6 +128,10 @@ def main() -> None:
     common.configure_environment(args.database, SQLITE_NAME)
     common.recreate_database(args.database, SQLITE_NAME)
     common.setup_django(migrate=True)
+    from django.core.management import call_command
+
+    # DEBUG is off: pages name their static files from the manifest, as in production.
+    call_command("collectstatic", "--noinput", verbosity=0)
     try:
         build(args.users)
         if args.database == "postgres":

@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .choices import CycleState, LogStatus, QuarantineReason
+from .log_text import render
 from .models import ProvisioningJob, ProvisioningLogEntry, SyncCycle
 from .models.logs import FailureNotice
 from .security.text import escape_controls
@@ -86,14 +87,16 @@ def error_summary(cycle: SyncCycle) -> list[dict]:
     reasons: dict[str, str] = {}
     failures = ProvisioningLogEntry.objects.filter(
         cycle_id=cycle.pk, status=LogStatus.FAILURE
-    ).values_list("error_code", "source_display", "reason")
-    for code, identity, reason in failures.iterator(chunk_size=1000):
+    ).values_list("error_code", "source_display", "reason", "texts")
+    for code, identity, reason, texts in failures.iterator(chunk_size=1000):
         code = code or "Error"
         counts[code] += 1
         bucket = examples.setdefault(code, [])
         if len(bucket) < EXAMPLES_PER_ERROR:
             bucket.append(identity)
-        reasons.setdefault(code, reason)
+        if code not in reasons:  # in the recipient's language when stored as a message id
+            data = texts.get("reason") if isinstance(texts, dict) else None
+            reasons[code] = (render(data) if data else "") or reason
     return [
         {"code": code, "count": n, "examples": examples[code], "reason": reasons[code]}
         for code, n in counts.most_common(TOP_ERRORS)
@@ -130,7 +133,7 @@ def notify_cycle_failures(job: ProvisioningJob, cycle: SyncCycle, *, now=None) -
     if job_failed:
         subject = _("[Provisioning] %(app)s: the last cycle stopped: %(error)s") % {
             "app": app,
-            "error": (cycle.error or _("unknown error"))[:120],
+            "error": (cycle.error_text or _("unknown error"))[:120],
         }
     else:
         subject = _("[Provisioning] %(app)s: %(count)d failure(s) in the last cycle") % {
@@ -190,7 +193,7 @@ def notify_quarantine(job: ProvisioningJob, cycle: SyncCycle) -> bool:
         {
             "cycle": cycle,
             "reason": reason,
-            "detail": job.quarantine_detail,
+            "detail": job.quarantine_detail_text,
             "next_run_at": job.next_run_at,
             "logs_url": logs_url(job, cycle_id=str(cycle.pk)),
         },

@@ -212,6 +212,11 @@ urlpatterns = [
         name="directory-import",
     ),
     path(
+        "directory/import/<uuid:import_id>/progress/",
+        directory_import.import_progress,
+        name="directory-import-progress",
+    ),
+    path(
         "directory/import/<uuid:import_id>/confirm/",
         directory_import.import_confirm,
         name="directory-import-confirm",

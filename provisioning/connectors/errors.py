@@ -26,17 +26,12 @@ def _(message: str) -> str:
 
     Connectors run inside the portal but also in plain scripts and unit tests
     without settings, so a missing or unready Django falls back to the source text.
+    The text remembers its message id, so a log step showing it is translated for
+    each reader (``provisioning/log_text.py``).
     """
-    try:
-        from django.conf import settings
+    from ..log_text import gettext
 
-        if not settings.configured:
-            return message
-        from django.utils.translation import gettext
-
-        return gettext(message)
-    except Exception:
-        return message
+    return gettext(message)
 
 
 def truncate_detail(text: str | bytes | None, limit: int = DETAIL_MAX_CHARS) -> str:

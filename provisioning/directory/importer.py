@@ -11,7 +11,7 @@ An import adds and updates; it never deletes users, groups or memberships.
 The format of the files is described in ``provisioning.directory.csv_format``.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -119,17 +119,33 @@ class ImportReport:
         return lines
 
 
-def import_directory(files: list[tuple[str, bytes]], dry_run: bool = False) -> ImportReport:
+# Phases of an import as ``progress`` reports them (``models.DirectoryImportPhase`` names them).
+PHASE_READING = "reading"  # rows read and checked one by one: done/total rows
+PHASE_RESOLVING = "resolving"  # references checked against the directory: one step
+PHASE_WRITING = "writing"  # objects written: done/total objects
+PROGRESS_EVERY = 1000  # rows or objects between two progress reports
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    return None
+
+
+def import_directory(
+    files: list[tuple[str, bytes]], dry_run: bool = False, progress: Progress | None = None
+) -> ImportReport:
     """Import CSV files given as ``(name, raw bytes)``, all of them or nothing.
 
     Raises ``ImportRejected`` listing every bad row; with ``dry_run`` the files are checked and
-    counted but nothing is written.
+    counted but nothing is written. ``progress(phase, done, total)`` is called every
+    ``PROGRESS_EVERY`` rows or objects (it must not write through the import's transaction).
     """
     if dry_run:
-        return _DirectoryImport(files, dry_run=True).run()
+        return _DirectoryImport(files, dry_run=True, progress=progress).run()
     try:
         with transaction.atomic():
-            return _DirectoryImport(files, dry_run=False).run()
+            return _DirectoryImport(files, dry_run=False, progress=progress).run()
     except IntegrityError as error:
         # Validation saw a consistent directory; only a concurrent writer can get here.
         raise ImportRejected(
@@ -197,8 +213,12 @@ def _apply(obj, values: dict) -> set[str]:
 
 
 class _DirectoryImport:
-    def __init__(self, files: list[tuple[str, bytes]], dry_run: bool):
+    def __init__(self, files: list[tuple[str, bytes]], dry_run: bool, progress=None):
         self.files = files
+        self.progress: Progress = progress or _no_progress
+        # Data lines (after each header): the total of the reading phase.
+        self.total_rows = sum(max(len(raw.splitlines()) - 1, 0) for _name, raw in files)
+        self.rows_read = 0
         self.report = ImportReport(dry_run=dry_run)
         self.errors: list[RowError] = []
         self.malformed = False
@@ -215,6 +235,7 @@ class _DirectoryImport:
         self.errors.append(RowError(file, line, column, message))
 
     def run(self) -> ImportReport:
+        self.progress(PHASE_READING, 0, self.total_rows)
         for name, raw in self.files:
             self.read_file(name, raw)
         if not self.malformed:
@@ -238,6 +259,11 @@ class _DirectoryImport:
                 raise FormatError(_("the file is empty"))
             header = detect_header(first[1])
             for line, cells in rows:
+                self.rows_read += 1
+                if self.rows_read % PROGRESS_EVERY == 0:
+                    self.progress(
+                        PHASE_READING, self.rows_read, max(self.total_rows, self.rows_read)
+                    )
                 if not any(cell.strip() for cell in cells):
                     continue
                 if len(cells) != len(header.names):
@@ -423,13 +449,24 @@ class _DirectoryImport:
     # --- resolving references against the files and the directory ---------------------------
 
     def resolve(self) -> None:
+        # Progress: the two lookups, then every row.
+        self.resolved = 0
+        self.to_resolve = 2 + len(self.group_rows) + len(self.user_rows) + len(self.membership_rows)
+        self.progress(PHASE_RESOLVING, 0, self.to_resolve)
         self.existing_users = self.fetch_users()
+        self.resolve_step()
         self.existing_groups = self.fetch_groups()
+        self.resolve_step()
         self.file_groups: dict[str, DirectoryGroup | None] = {}
         self.file_users: dict[str, DirectoryUser | None] = {}
         self.resolve_groups()
         self.resolve_users()
         self.resolve_memberships()
+
+    def resolve_step(self) -> None:
+        self.resolved += 1
+        if self.resolved <= 2 or self.resolved % PROGRESS_EVERY == 0:  # the lookups, then rows
+            self.progress(PHASE_RESOLVING, self.resolved, self.to_resolve)
 
     def fetch_users(self) -> dict[str, list[DirectoryUser]]:
         # Only well-formed keys: a bad one (already reported) could not even be sent as a parameter.
@@ -480,6 +517,7 @@ class _DirectoryImport:
         self.changed_groups: list[DirectoryGroup] = []
         self.changed_group_fields: set[str] = set()
         for row in self.group_rows:
+            self.resolve_step()
             name = row.values["display_name"]
             self.file_groups[name] = None
             try:
@@ -508,6 +546,7 @@ class _DirectoryImport:
         # Pass 1: match or create every row, so that pass 2 can point managers at any of them.
         matched: list[tuple[_UserRow, DirectoryUser, bool, set[str]]] = []
         for row in self.user_rows:
+            self.resolve_step()
             upn = row.values["user_principal_name"]
             self.file_users[row.key] = None
             candidates = self.existing_users.get(row.key, [])
@@ -596,6 +635,7 @@ class _DirectoryImport:
     def resolve_memberships(self) -> None:
         resolved = []
         for row in self.membership_rows:
+            self.resolve_step()
             try:
                 group = self.resolve_group_reference(row.group, _("group"))
             except _Unresolved as problem:
@@ -643,22 +683,44 @@ class _DirectoryImport:
     # --- writing ------------------------------------------------------------------------------
 
     def write(self) -> None:
-        """Write what changed, in bulk; the caller holds the transaction."""
+        """Write what changed, in bulk; the caller holds the transaction.
+
+        Objects go in slices of ``PROGRESS_EVERY`` so that progress moves while they are written.
+        """
         now = timezone.now()
-        DirectoryGroup.objects.bulk_create(self.new_groups, batch_size=CREATE_BATCH_SIZE)
+        self.written = 0
+        self.to_write = (
+            len(self.new_groups)
+            + len(self.changed_groups)
+            + len(self.new_users)
+            + len(self.changed_users)
+            + len(self.new_memberships)
+        )
+        self.progress(PHASE_WRITING, 0, self.to_write)
+        self.bulk_create(DirectoryGroup, self.new_groups)
         self.bulk_update(DirectoryGroup, self.changed_groups, self.changed_group_fields, now)
         # Managers may point at users created in the same batch or a later one: foreign keys are
         # checked at commit (Django creates them DEFERRABLE INITIALLY DEFERRED).
-        DirectoryUser.objects.bulk_create(self.new_users, batch_size=CREATE_BATCH_SIZE)
+        self.bulk_create(DirectoryUser, self.new_users)
         self.bulk_update(DirectoryUser, self.changed_users, self.changed_user_fields, now)
-        GroupMembership.objects.bulk_create(self.new_memberships, batch_size=CREATE_BATCH_SIZE)
+        self.bulk_create(GroupMembership, self.new_memberships)
 
-    @staticmethod
-    def bulk_update(model, objects: list, fields: set[str], now) -> None:
-        if not objects:
-            return
+    def wrote(self, count: int) -> None:
+        self.written += count
+        self.progress(PHASE_WRITING, self.written, self.to_write)
+
+    def bulk_create(self, model, objects: list) -> None:
+        for start in range(0, len(objects), PROGRESS_EVERY):
+            batch = objects[start : start + PROGRESS_EVERY]
+            model.objects.bulk_create(batch, batch_size=CREATE_BATCH_SIZE)
+            self.wrote(len(batch))
+
+    def bulk_update(self, model, objects: list, fields: set[str], now) -> None:
         for obj in objects:
             obj.updated_at = now  # bulk_update does not apply auto_now
-        model.objects.bulk_update(
-            objects, sorted(fields | {"updated_at"}), batch_size=UPDATE_BATCH_SIZE
-        )
+        for start in range(0, len(objects), PROGRESS_EVERY):
+            batch = objects[start : start + PROGRESS_EVERY]
+            model.objects.bulk_update(
+                batch, sorted(fields | {"updated_at"}), batch_size=UPDATE_BATCH_SIZE
+            )
+            self.wrote(len(batch))

@@ -14,11 +14,10 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from ..choices import LinkState, LogAction, LogStatus, ObjectType
 from ..connectors.base import BulkOperation, BulkResult
 from ..connectors.errors import AlreadyExistsError, ConnectorError, NotFoundError
+from ..log_text import gettext as _  # step texts translated when read
 from ..models import ProvisionedObject
 from ..security.redaction import protect_secret_values, secret_key_checker
 from .context import CycleContext, MappingRules

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from ..choices import ObjectType, ProvisioningScope
 from ..connectors.base import Capabilities, Connector
 from ..connectors.errors import ConnectorError, TransientError
+from ..log_text import gettext as _  # step texts translated when read
 from ..models import ObjectMapping, ProvisioningJob
 from .evaluate import AttributeRule
 from .inflight import RequestPool, sequential

@@ -24,6 +24,7 @@ from ..connectors import build_connector
 from ..connectors.base import Connector, RecordedRequest
 from ..connectors.errors import ConnectorError
 from ..directory.changes import changes_between, current_watermark
+from ..log_text import error_text
 from ..models import Assignment, GroupMembership, ProvisionedObject, ProvisioningJob, SyncCycle
 from .act import ChunkSynchronizer, PreparedChunk, StopCycle, execute_removals
 from .context import CycleContext, load_mapping_rules
@@ -239,7 +240,7 @@ def _run(
         _remember(job, connector, ctx, dry_run)
         recorder.flush()
         cycle.state = CycleState.FAILED
-        cycle.error = str(stop)
+        cycle.error, cycle.error_message = error_text(stop)
         cycle.ended_at = timezone.now()
         cycle.counters = _counters(recorder)
         cycle.save()

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from ..choices import ApplyMapping, MappingType
+from ..log_text import gettext as _  # step texts translated when read
 from ..security.redaction import fingerprint, is_fingerprint
 from .expressions import IGNORE_FLOW, Expression, ExpressionError, RedactedValue, parse, reveal
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from ..connectors.base import Connector
+from ..log_text import gettext as _  # step texts translated when read
 from .evaluate import AttributeRule
 
 

@@ -12,10 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
 
-from django.utils.translation import gettext as _
-
 from ..choices import LinkState, LogAction, LogStatus, ObjectType
 from ..connectors.errors import ConnectorError
+from ..log_text import gettext as _  # step texts translated when read
 from ..models import GroupMembership, ProvisionedObject
 from .act import StopCycle, describe_error, escrow_delay
 from .context import CycleContext

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..choices import CycleState, JobState, QuarantineReason
+from ..log_text import LogText, english, error_text
+from ..log_text import gettext as _  # details translated when read
 from ..models import ProvisionedObject, ProvisioningJob, SyncCycle
 
 MIN_EVENTS_FOR_PROPORTION = 10
@@ -52,23 +54,32 @@ def quarantine_condition(
 ) -> tuple[str, str] | None:
     """(reason, detail) when this cycle puts the job in quarantine, else None."""
     if stop_error is not None:
-        return QuarantineReason.QUARANTINE_EXCEPTION, str(stop_error)
+        text, message = error_text(stop_error)
+        return QuarantineReason.QUARANTINE_EXCEPTION, LogText(text, message) if message else text
     if held_removals:
         return (
             QuarantineReason.TOO_MANY_DELETES,
-            f"{held_removals} disables or deletes exceed the threshold of {job.deletion_threshold}",
+            _("%(count)d disables or deletes exceed the threshold of %(threshold)d")
+            % {"count": held_removals, "threshold": job.deletion_threshold},
         )
     failures, events = _object_events(cycle.counters or {})
     if events >= MIN_EVENTS_FOR_PROPORTION and failures / events >= FAILURE_PROPORTION:
         return (
             QuarantineReason.ESCROW_PROPORTION_THRESHOLD,
-            f"{failures} of {events} objects failed in the last cycle",
+            _("%(failures)d of %(events)d objects failed in the last cycle")
+            % {"failures": failures, "events": events},
         )
     escrowed = ProvisionedObject.objects.filter(job=job, failure_count__gt=0).count()
     if escrowed >= BASE_ESCROW_THRESHOLD:
-        return QuarantineReason.BASE_ESCROW_THRESHOLD, f"{escrowed} objects are failing"
+        return (
+            QuarantineReason.BASE_ESCROW_THRESHOLD,
+            _("%(count)d objects are failing") % {"count": escrowed},
+        )
     if escrowed >= TOTAL_ESCROW_THRESHOLD:
-        return QuarantineReason.TOTAL_ESCROW_THRESHOLD, f"{escrowed} objects are failing"
+        return (
+            QuarantineReason.TOTAL_ESCROW_THRESHOLD,
+            _("%(count)d objects are failing") % {"count": escrowed},
+        )
     return None
 
 
@@ -113,7 +124,8 @@ def after_cycle(
         updates.update(
             state=JobState.QUARANTINE,
             quarantine_reason=reason,
-            quarantine_detail=detail[:2000],
+            quarantine_detail=english(detail)[:2000],
+            quarantine_message=detail.data if isinstance(detail, LogText) else None,
             quarantine_since=since,
             quarantine_attempts=attempts,
             next_run_at=next_quarantine_run(attempts, now) if job.status_on else None,
@@ -135,6 +147,7 @@ def after_cycle(
             state=JobState.ACTIVE if job.status_on else JobState.PAUSED,
             quarantine_reason="",
             quarantine_detail="",
+            quarantine_message=None,
             quarantine_since=None,
             quarantine_attempts=0,
             quarantine_notified_reason="",

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from ..log_text import LogText, english, step_dict
 from ..models import ProvisionedObject, ProvisioningLogEntry, SyncCycle
 from ..security.redaction import REDACTED, secret_key_checker
 
@@ -34,10 +35,10 @@ LINK_FIELDS = [
 class Step:
     name: str  # Import, Scope, Match, Action
     status: str  # Success, Failure, Skipped, Warning
-    detail: str = ""
+    detail: str = ""  # a LogText when it can be translated for each reader
 
-    def as_dict(self) -> dict[str, str]:
-        return {"name": self.name, "status": self.status, "detail": self.detail}
+    def as_dict(self) -> dict[str, Any]:
+        return step_dict(self.name, self.status, self.detail)
 
 
 def modified_properties(
@@ -98,8 +99,13 @@ class CycleRecorder:
             steps=[s.as_dict() for s in steps],
             modified_properties=properties or [],
             error_code=error_code[:64],
-            reason=reason,
-            recommendation=recommendation,
+            reason=english(reason),
+            recommendation=english(recommendation),
+            texts={
+                name: text.data
+                for name, text in (("reason", reason), ("recommendation", recommendation))
+                if isinstance(text, LogText)
+            },
             duration_ms=int((time.monotonic() - started) * 1000) if started else 0,
         )
         self.entries.append(entry)

@@ -12,9 +12,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import regex
-from django.utils.translation import gettext as _
 
 from ..choices import ObjectType
+from ..log_text import gettext as _  # step texts translated when read
 from .importing import SourceObject
 
 

@@ -10,6 +10,9 @@ that is missing here or in the Traditional Chinese catalogue.
 from django.utils.translation import gettext_noop
 
 GALLERY_TEXTS = (
+    # Names and publishers that are not proper names (the others translate to themselves).
+    gettext_noop("SCIM 2.0 application"),
+    gettext_noop("Generic"),
     gettext_noop(
         "Work management. Provisions users of an Asana Enterprise domain, teams (groups) and team memberships."
     ),

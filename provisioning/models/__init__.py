@@ -6,7 +6,12 @@ from .audit import AuditEvent
 from .changes import DirectoryChange
 from .cycles import SyncCycle
 from .directory import DirectoryGroup, DirectoryUser, GroupMembership
-from .directory_imports import DirectoryImport, DirectoryImportFile, DirectoryImportState
+from .directory_imports import (
+    DirectoryImport,
+    DirectoryImportFile,
+    DirectoryImportPhase,
+    DirectoryImportState,
+)
 from .jobs import AttributeMapping, ObjectMapping, ProvisioningJob
 from .links import ProvisionedObject
 from .logs import ProvisioningLogEntry
@@ -26,6 +31,7 @@ __all__ = [
     "DirectoryGroup",
     "DirectoryImport",
     "DirectoryImportFile",
+    "DirectoryImportPhase",
     "DirectoryImportState",
     "DirectoryUser",
     "EncryptionSentinel",

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import CycleKind, CycleState
+from ..log_text import translated
 from .jobs import ProvisioningJob
 
 
@@ -28,6 +29,8 @@ class SyncCycle(models.Model):
     watermark_to = models.BigIntegerField(null=True, blank=True)
     worker = models.CharField(_("worker"), max_length=128, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # The error's message id and parameters, to show it in the reader's language (log_text.py).
+    error_message = models.JSONField(_("error message"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("sync cycle")
@@ -37,6 +40,11 @@ class SyncCycle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.id}"
+
+    @property
+    def error_text(self) -> str:
+        """The error in the reader's language (as stored when it was not a message)."""
+        return translated(self.error_message, self.error)
 
     @property
     def percent_complete(self) -> int:

@@ -22,6 +22,14 @@ class DirectoryImportState(models.TextChoices):
     CANCELLED = "Cancelled", _("Cancelled")
 
 
+class DirectoryImportPhase(models.TextChoices):
+    """What the worker is doing, with ``progress_done`` of ``progress_total`` (issue 15)."""
+
+    READING = "reading", _("Reading the rows")
+    RESOLVING = "resolving", _("Checking references against the directory")
+    WRITING = "writing", _("Writing to the directory")
+
+
 class DirectoryImport(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
@@ -47,6 +55,13 @@ class DirectoryImport(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     # The uploader's language: the worker writes the report in it.
     language = models.CharField(_("language"), max_length=16, blank=True)
+    # Progress of the check or the import while a worker runs it, written through a connection
+    # of its own (the import's transaction would hide it until the end): the page polls it.
+    phase = models.CharField(
+        _("phase"), max_length=16, choices=DirectoryImportPhase.choices, blank=True
+    )
+    progress_done = models.PositiveIntegerField(_("done"), default=0)
+    progress_total = models.PositiveIntegerField(_("total"), default=0)
 
     class Meta:
         verbose_name = _("directory import")
@@ -55,6 +70,13 @@ class DirectoryImport(models.Model):
 
     def __str__(self) -> str:
         return f"{', '.join(self.file_names)} ({self.state})"
+
+    @property
+    def progress_percent(self) -> int:
+        """Percent of the current phase done (0 before the worker reported anything)."""
+        if not self.progress_total:
+            return 0
+        return min(100, self.progress_done * 100 // self.progress_total)
 
 
 class DirectoryImportFile(models.Model):

@@ -79,6 +79,8 @@ class ProvisioningJob(models.Model):
         _("quarantine reason"), max_length=48, choices=QuarantineReason.choices, blank=True
     )
     quarantine_detail = models.TextField(_("quarantine detail"), blank=True)
+    # The detail's message id and parameters, to show it in the reader's language (log_text.py).
+    quarantine_message = models.JSONField(_("quarantine message"), null=True, blank=True)
     quarantine_since = models.DateTimeField(_("in quarantine since"), null=True, blank=True)
     quarantine_attempts = models.PositiveIntegerField(_("cycles run in quarantine"), default=0)
     quarantine_notified_reason = models.CharField(max_length=48, blank=True)
@@ -147,6 +149,7 @@ class ProvisioningJob(models.Model):
             "state",
             "quarantine_reason",
             "quarantine_detail",
+            "quarantine_message",
             "quarantine_since",
             "quarantine_attempts",
             "quarantine_notified_reason",
@@ -166,6 +169,13 @@ class ProvisioningJob(models.Model):
                 if not f.primary_key and f.name not in self.ENGINE_FIELDS
             ]
         super().save(*args, **kwargs)
+
+    @property
+    def quarantine_detail_text(self) -> str:
+        """The quarantine detail in the reader's language (as stored when not a message)."""
+        from ..log_text import translated
+
+        return translated(self.quarantine_message, self.quarantine_detail)
 
 
 class ObjectMapping(models.Model):

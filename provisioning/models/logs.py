@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..choices import LogAction, LogStatus, ObjectType
 from ..fields import BulkJSONField
+from ..log_text import render
 from .jobs import ProvisioningJob
 
 
@@ -44,6 +45,10 @@ class ProvisioningLogEntry(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     recommendation = models.TextField(_("recommendation"), blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    # ``reason`` and ``recommendation`` are stored in English; when the engine wrote them as
+    # message ids, their ids and parameters are here too ({"reason": {...}}), so pages translate
+    # them for each reader (``provisioning/log_text.py``).
+    texts = BulkJSONField(_("texts"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("provisioning log entry")
@@ -73,6 +78,19 @@ class ProvisioningLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.source_display} {self.status}"
+
+    def _translated(self, name: str) -> str:
+        data = (self.texts or {}).get(name) if isinstance(self.texts, dict) else None
+        return (render(data) if data else "") or getattr(self, name)
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the reader's language (English for rows written before ``texts``)."""
+        return self._translated("reason")
+
+    @property
+    def recommendation_text(self) -> str:
+        return self._translated("recommendation")
 
 
 class FailureNotice(models.Model):

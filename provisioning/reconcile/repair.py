@@ -7,12 +7,11 @@ attributes that differ are sent; anything else the target holds is left as it is
 
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from ..choices import LogAction, LogStatus
 from ..connectors.errors import ConnectorError
 from ..engine.act import ChunkSynchronizer, StopCycle, Work
 from ..engine.record import Step
+from ..log_text import gettext as _  # step texts translated when read
 
 
 def drift_repaired() -> str:

@@ -24,7 +24,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from ..choices import (
     CycleKind,
@@ -54,6 +53,8 @@ from ..engine.lease import acquire_lease, release_lease, renew_lease
 from ..engine.match import matching_rules
 from ..engine.record import CycleRecorder, Step, counters_as_dict
 from ..engine.scope import decide_scope
+from ..log_text import error_text
+from ..log_text import gettext as _  # step texts translated when read
 from ..models import (
     DirectoryGroup,
     DirectoryUser,
@@ -193,7 +194,8 @@ def _run(job, dry_run, connector, owner, page_size, requests, on_request) -> Rec
     recorder.flush()
     failures = sum(v for k, v in recorder.counters.items() if k.endswith(":Failure"))
     if error is not None:
-        cycle.state, cycle.error = CycleState.FAILED, str(error)
+        cycle.state = CycleState.FAILED
+        cycle.error, cycle.error_message = error_text(error)
         logger.warning("Reconcile of %s failed: %s", application.name, error)
     else:
         cycle.state = CycleState.COMPLETED_WITH_FAILURES if failures else CycleState.SUCCEEDED

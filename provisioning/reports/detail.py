@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from ..models import DirectoryGroup, DirectoryUser, ProvisionedObject, ProvisioningLogEntry
 
 
@@ -23,6 +25,21 @@ def _names_by_target_id(entry: ProvisioningLogEntry, target_ids: set[str]) -> di
     return {target: names[source] for target, source in links.items() if source in names}
 
 
+# Membership changes are stored as "members (added)" / "members (removed)" (English, as exports give
+# them); the page shows the attribute name as it is and the change in the reader's language.
+PROPERTY_CHANGES = {
+    " (added)": gettext_lazy("%(name)s (added)"),
+    " (removed)": gettext_lazy("%(name)s (removed)"),
+}
+
+
+def _property_name(name: str) -> str:
+    for suffix, label in PROPERTY_CHANGES.items():
+        if name.endswith(suffix):
+            return str(label) % {"name": name[: -len(suffix)]}
+    return name
+
+
 def readable_properties(entry: ProvisioningLogEntry) -> list[dict[str, Any]]:
     """Modified properties old → new; a list of member ids becomes the members' names (an id the
     portal no longer knows stays as it is)."""
@@ -36,7 +53,11 @@ def readable_properties(entry: ProvisioningLogEntry) -> list[dict[str, Any]]:
     names = _names_by_target_id(entry, member_ids)
     rows = []
     for prop in properties:
-        row = {"name": prop.get("name", ""), "old": prop.get("old"), "new": prop.get("new")}
+        row = {
+            "name": _property_name(prop.get("name", "")),
+            "old": prop.get("old"),
+            "new": prop.get("new"),
+        }
         for side in ("old", "new"):
             value = row[side]
             if isinstance(value, list):

@@ -23,6 +23,7 @@ from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
 from ..choices import CycleKind, LogAction, LogStatus
+from ..log_text import render
 from ..models import ProvisioningLogEntry, SyncCycle
 from ..models.logs import LogRollup
 
@@ -140,9 +141,13 @@ def _top_errors(rows, amount, since, until, application_id) -> list[dict]:
             _entries(since, until, application_id)
             .filter(error_code=row["error_code"])
             .order_by("-created_at", "-id")
-            .values("id", "application_id", "application_name", "source_display", "reason")
+            .values("id", "application_id", "application_name", "source_display", "reason", "texts")
             .first()
         )
+        if example:  # the reason in the reader's language when stored as a message id
+            texts = example.pop("texts")
+            data = texts.get("reason") if isinstance(texts, dict) else None
+            example["reason"] = (render(data) if data else "") or example["reason"]
         errors.append({"code": row["error_code"], "count": row["n"], "example": example})
     return errors
 

@@ -545,6 +545,61 @@ def upload_directory_import(files: list[tuple[str, bytes]], *, actor) -> Directo
     return upload
 
 
+class ImportProgress:
+    """Writes an import's progress where the page can read it while the import runs.
+
+    The import holds one transaction until it ends, so progress goes through a database
+    connection of its own, in autocommit, at most every ``INTERVAL`` seconds (and at each change
+    of phase). Progress is best effort: when that write cannot happen at once — SQLite has one
+    writer, and the import holds it while writing — it is skipped, never waited for.
+    """
+
+    INTERVAL = 0.25  # seconds between two progress writes of the same phase
+
+    def __init__(self, upload_id) -> None:
+        from django.db import DEFAULT_DB_ALIAS, connections
+
+        self.upload_id = upload_id
+        settings_dict = connections[DEFAULT_DB_ALIAS].settings_dict
+        connection = connections[DEFAULT_DB_ALIAS].__class__(
+            {
+                **settings_dict,
+                # SQLite: fail at once instead of waiting for the import's write lock.
+                "OPTIONS": {**settings_dict.get("OPTIONS", {}), "timeout": 0}
+                if settings_dict["ENGINE"].endswith("sqlite3")
+                else settings_dict.get("OPTIONS", {}),
+            },
+            alias=f"{DEFAULT_DB_ALIAS}-import-progress",
+        )
+        self.connection = connection
+        self.phase = ""
+        self.written_at = 0.0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        import time
+
+        from django.db import DatabaseError
+
+        now = time.monotonic()
+        if phase == self.phase and now - self.written_at < self.INTERVAL and done < total:
+            return
+        table = DirectoryImport._meta.db_table
+        pk = DirectoryImport._meta.pk.get_db_prep_value(self.upload_id, self.connection)
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET phase = %s, progress_done = %s, progress_total = %s "
+                    "WHERE id = %s",
+                    [phase, done, total, pk],
+                )
+        except DatabaseError:
+            return  # tried again at the next report
+        self.phase, self.written_at = phase, now
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 def _import_files(upload) -> list[tuple[str, bytes]]:
     return [(f.name, bytes(f.content)) for f in upload.files.all()]
 
@@ -563,8 +618,9 @@ def check_directory_import(upload_id: str) -> None:
 def _check_directory_import(upload: DirectoryImport) -> None:
     from ..directory.importer import ImportRejected, import_directory
 
+    progress = ImportProgress(upload.pk)
     try:
-        report = import_directory(_import_files(upload), dry_run=True)
+        report = import_directory(_import_files(upload), dry_run=True, progress=progress)
     except ImportRejected as rejected:
         DirectoryImport.objects.filter(pk=upload.pk).update(
             state=DirectoryImportState.REJECTED,
@@ -574,6 +630,8 @@ def _check_directory_import(upload: DirectoryImport) -> None:
         )
         upload.files.all().delete()
         return
+    finally:
+        progress.close()
     DirectoryImport.objects.filter(pk=upload.pk).update(
         state=DirectoryImportState.READY, summary=report.summary_lines()[:3]
     )
@@ -584,7 +642,7 @@ def confirm_directory_import(upload, *, actor, channel: str = "portal") -> bool:
     with transaction.atomic():
         claimed = DirectoryImport.objects.filter(
             pk=upload.pk, state=DirectoryImportState.READY
-        ).update(state=DirectoryImportState.IMPORTING)
+        ).update(state=DirectoryImportState.IMPORTING, phase="", progress_done=0, progress_total=0)
         if not claimed:
             return False
         from ..tasks import run_directory_import
@@ -620,9 +678,10 @@ def run_directory_import(upload_id: str, actor_id: int | None, channel: str = "p
 def _run_directory_import(upload: DirectoryImport, actor, channel: str) -> None:
     from ..directory.importer import ImportRejected, import_directory
 
+    progress = ImportProgress(upload.pk)
     try:
         with transaction.atomic():
-            report = import_directory(_import_files(upload))
+            report = import_directory(_import_files(upload), progress=progress)
             record_audit(
                 AuditActivity.IMPORT_DIRECTORY,
                 actor=actor,
@@ -656,4 +715,5 @@ def _run_directory_import(upload: DirectoryImport, actor, channel: str) -> None:
             finished_at=timezone.now(),
         )
     finally:
+        progress.close()
         upload.files.all().delete()

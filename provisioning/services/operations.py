@@ -109,6 +109,7 @@ def restart_provisioning(job: ProvisioningJob, *, actor=None) -> None:
             full_sync_required=True,
             quarantine_reason="",
             quarantine_detail="",
+            quarantine_message=None,
             quarantine_since=None,
             quarantine_attempts=0,
             quarantine_notified_reason="",
@@ -183,6 +184,7 @@ def allow_deletes(job: ProvisioningJob, *, actor=None) -> None:
                 state=JobState.ACTIVE,
                 quarantine_reason="",
                 quarantine_detail="",
+                quarantine_message=None,
                 quarantine_since=None,
                 quarantine_attempts=0,
             )

@@ -8,7 +8,8 @@ from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from ..choices import LogStatus
+from .. import log_text
+from ..choices import LogAction, LogStatus, MappingType
 
 register = template.Library()
 
@@ -75,6 +76,47 @@ STEP_TITLES = {
 def step_title(name: str) -> str:
     """The title of an engine step (Import, Scope, Match, Action) as the portal shows it."""
     return str(STEP_TITLES.get(str(name), name))
+
+
+@register.filter
+def action_label(value: str) -> str:
+    """The translated label of a log entry's action (Create, Update, Disable…)."""
+    try:
+        return str(LogAction(str(value)).label)
+    except ValueError:
+        return str(value)
+
+
+@register.filter
+def mapping_type_label(value: str) -> str:
+    """The translated label of an attribute mapping's type (Direct, Constant, Expression, None)."""
+    try:
+        return str(MappingType(str(value)).label)
+    except ValueError:
+        return str(value)
+
+
+CHANNEL_LABELS = {
+    "portal": gettext_lazy("Portal"),
+    "admin": gettext_lazy("Django admin"),
+    "sign-in": gettext_lazy("Sign-in"),
+    "system": gettext_lazy("System"),
+}
+
+
+@register.filter
+def channel_label(value: str) -> str:
+    """Where an audited change came from, as a reader reads it (``api:<token>`` keeps the name)."""
+    value = str(value or "")
+    if value.startswith("api:"):
+        return _("API (%(token)s)") % {"token": value[4:]}
+    return str(CHANNEL_LABELS.get(value, value))
+
+
+@register.filter
+def step_detail(step) -> str:
+    """A log step's text in the reader's language (``provisioning/log_text.py``)."""
+    return log_text.step_detail(step) if isinstance(step, dict) else ""
 
 
 @register.filter

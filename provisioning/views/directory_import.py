@@ -6,7 +6,7 @@ fragment while they run, so a 100,000-row file never holds a web worker.
 """
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -45,6 +45,23 @@ def import_status(request: HttpRequest, import_id) -> HttpResponse:
     if request.htmx:
         return render(request, "provisioning/partials/directory_import_status.html", context)
     return render(request, "provisioning/directory_import.html", context)
+
+
+@portal_page
+def import_progress(request: HttpRequest, import_id) -> JsonResponse:
+    """The import's state and progress as JSON, for scripts and tests following an import."""
+    upload = get_object_or_404(DirectoryImport, pk=import_id)
+    return JsonResponse(
+        {
+            "state": upload.state,
+            "running": upload.state in RUNNING_STATES,
+            "phase": upload.phase,
+            "done": upload.progress_done,
+            "total": upload.progress_total,
+            "percent": upload.progress_percent,
+            "summary": [str(line) for line in upload.summary or []],
+        }
+    )
 
 
 @require_POST

@@ -10,13 +10,13 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import F, Func, Q
-from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..choices import JobState, ObjectType, ProvisioningMode, ProvisioningScope
+from ..directory.search import search_users
 from ..forms.directory import UserFilterForm, UserForm, apply_service_errors
 from ..models import (
     Application,
@@ -35,26 +35,9 @@ MAX_DIRECT_REPORTS = 500
 CURSOR_SEPARATOR = "|"
 
 
-# Searched by prefix, as Azure's Users list does; on PostgreSQL each has an index on LOWER(column)
-# with text_pattern_ops (migration 0011), so a search stays an index lookup at 100,000 users.
-PREFIX_SEARCHED = ("display_name", "given_name", "surname", "user_principal_name", "mail")
-
-
-def _search(users, text: str):
-    if not text:
-        return users
-    prefix = text.lower()
-    annotations = {f"{name}_lower": Lower(name) for name in PREFIX_SEARCHED}
-    match = Q(employee_id=text)
-    for name in annotations:
-        match |= Q(**{f"{name}__startswith": prefix})
-    return users.annotate(**annotations).filter(match)
-
-
 def filtered_users(params: dict, *, deleted: bool = False):
     """The users a filter form's cleaned data selects, ordered for keyset paging."""
-    users = DirectoryUser.objects.in_recycle_bin() if deleted else DirectoryUser.objects.alive()
-    users = _search(users, params.get("q", "").strip())
+    users = search_users(params.get("q", "").strip(), deleted=deleted)
     if params.get("department"):
         users = users.filter(department__iexact=params["department"].strip())
     if params.get("enabled") in ("yes", "no"):

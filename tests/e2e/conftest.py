@@ -217,3 +217,24 @@ def make_login(db):
         return user
 
     return create
+
+
+@pytest.fixture
+def open_page(browser, live_server, console_errors, settings):
+    """A page in a browser context of the given locale (Accept-Language)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    contexts = []
+
+    def open_in(locale: str):
+        context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT, locale=locale)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", console_errors.record_console)
+        page.on("pageerror", console_errors.record_page_error)
+        return page
+
+    yield open_in
+    for context in contexts:
+        context.close()
+    assert not console_errors, "\n".join(console_errors)

@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 from provisioning.models import DirectoryUser, ProvisionedObject
 from provisioning.services.applications import add_application
 from provisioning.services.configuration import ProvisioningSettings, save_provisioning_settings
-from tests.e2e.conftest import VIEWPORT
 from tests.e2e.helpers import E2E_PASSWORD
 from tests.factories import DirectoryGroupFactory, DirectoryUserFactory, MembershipFactory, assign
 from tests.support.processes import wait_until
@@ -51,27 +50,6 @@ WORDS = {
         "language": "zh-hant",
     },
 }
-
-
-@pytest.fixture
-def open_page(browser, live_server, console_errors, settings):
-    """A page in a browser context of the given locale (Accept-Language)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    contexts = []
-
-    def open_in(locale: str):
-        context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT, locale=locale)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", console_errors.record_console)
-        page.on("pageerror", console_errors.record_page_error)
-        return page
-
-    yield open_in
-    for context in contexts:
-        context.close()
-    assert not console_errors, "\n".join(console_errors)
 
 
 def sign_in(page, username: str, words: dict) -> None:

@@ -351,3 +351,35 @@ def test_the_notification_language_is_a_setting_of_the_provisioning_tab(client, 
     html = client.get(reverse("provisioning", args=[app.pk])).content.decode()
     assert 'name="notification_language"' in html
     assert '<option value="zh-hant">Traditional Chinese</option>' in html
+
+
+@pytest.mark.parametrize(
+    "language, started, next_run",
+    [
+        ("en", "1/5/2026, 8:00:00 AM UTC", "1/5/2026, 9:30:00 AM UTC"),
+        ("zh-hant", "2026/1/5 08:00:00 UTC", "2026/1/5 09:30:00 UTC"),
+    ],
+)
+def test_email_dates_use_the_recipients_locale_format(app, mailoutbox, language, started, next_run):
+    from provisioning.notifications import notify_cycle_failures, notify_quarantine
+
+    ProvisioningJob.objects.filter(pk=app.provisioning_job.pk).update(
+        notification_email="ops@contoso.example",
+        notify_on_failure=True,
+        notification_language=language,
+        next_run_at=T0 + timedelta(minutes=90),
+        quarantine_reason=QuarantineReason.QUARANTINE_EXCEPTION,
+    )
+    job = ProvisioningJob.objects.get(pk=app.provisioning_job.pk)
+    cycle = SyncCycle.objects.create(
+        job=job, kind="incremental", state=CycleState.FAILED, error="401", started_at=T0
+    )
+    SyncCycle.objects.filter(pk=cycle.pk).update(started_at=T0)
+    cycle.refresh_from_db()
+    assert notify_cycle_failures(job, cycle, now=T0)
+    assert notify_quarantine(job, cycle)
+    failures, quarantined = mailoutbox
+    for text in (failures.body, failures.alternatives[0][0]):
+        assert started in text and "2026-01-05" not in text
+    for text in (quarantined.body, quarantined.alternatives[0][0]):
+        assert next_run in text and "2026-01-05" not in text

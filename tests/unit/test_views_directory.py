@@ -298,3 +298,84 @@ def test_the_import_report_is_written_in_the_uploaders_language(
     page = client.get(reverse("directory-import", args=[upload_row.pk])).content.decode()
     assert "已拒絕匯入 (2 個錯誤)；未變更任何內容。" in page
     assert "users.csv，第 2 行，資料行 mail：not-a-mail 不是有效的電子郵件地址" in page
+
+
+def test_a_running_import_shows_its_progress_bar_and_json(
+    client, django_capture_on_commit_callbacks
+):
+    login(client, "admin")
+    upload_row = upload(client, "users.csv", USERS_CSV, django_capture_on_commit_callbacks)
+    page = client.get(reverse("directory-import", args=[upload_row.pk])).content.decode()
+    assert "<progress" in page and "Waiting for a worker" in page
+    DirectoryImport.objects.filter(pk=upload_row.pk).update(
+        phase="reading", progress_done=250, progress_total=1000
+    )
+    page = client.get(reverse("directory-import", args=[upload_row.pk])).content.decode()
+    assert 'max="1000" value="250"' in page and "Reading the rows: 250 of 1000 (25 %)" in page
+    fragment = client.get(
+        reverse("directory-import", args=[upload_row.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'data-testid="import-progress"' in fragment
+    assert " style=" not in fragment and "<script" not in fragment and "<style" not in fragment
+    answer = client.get(reverse("directory-import-progress", args=[upload_row.pk])).json()
+    assert answer == {
+        "state": "Checking",
+        "running": True,
+        "phase": "reading",
+        "done": 250,
+        "total": 1000,
+        "percent": 25,
+        "summary": [],
+    }
+    directory.check_directory_import(str(upload_row.pk))  # the worker's check ends it
+    page = client.get(reverse("directory-import", args=[upload_row.pk])).content.decode()
+    assert "<progress" not in page
+
+
+def test_users_search_has_the_same_matches_on_every_database():
+    """Prefix of a name, UPN or mail (any case, accents too), or the exact employee id; ``%``
+    and ``_`` are plain characters; the recycle bin is searched apart."""
+    from django.utils import timezone
+
+    from provisioning.directory.search import search_users
+
+    emile = DirectoryUserFactory(
+        given_name="Émile", surname="Müller", display_name="Émile Müller", employee_id="E100"
+    )
+    megan = DirectoryUserFactory(
+        given_name="Megan",
+        surname="Bowen",
+        display_name="Megan Bowen",
+        user_principal_name="megan.b@contoso.example",
+        mail="mb_1%@contoso.example",
+        employee_id="E1000",
+    )
+    gone = DirectoryUserFactory(given_name="Megan", surname="Gone", display_name="Megan Gone")
+    DirectoryUser.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+
+    def found(text, deleted=False):
+        return set(search_users(text, deleted=deleted).values_list("pk", flat=True))
+
+    assert found("émile") == found("ÉMILE") == found("müll") == {emile.pk}
+    assert found("MEGAN.B@") == found("megan") == found("bow") == {megan.pk}
+    assert found("mb_1%") == {megan.pk}
+    assert found("mb%") == found("m_") == set()  # not wildcards
+    assert found("E100") == {emile.pk}  # the employee id is matched whole, not as a prefix
+    assert found("contoso") == set()  # a prefix, not a substring
+    assert found("megan", deleted=True) == {gone.pk}
+    assert found("") == {emile.pk, megan.pk}
+
+
+def test_users_search_reads_indexes_on_sqlite_too():
+    from django.db import connection
+
+    from provisioning.directory.search import search_users
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's prefix indexes are migration 0011's")
+    sql, params = search_users("megan").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " ".join(str(row[3]) for row in cursor.fetchall())
+    assert "MULTI-INDEX OR" in plan and "user_fold_display_name" in plan, plan
+    assert "SCAN" not in plan, plan
