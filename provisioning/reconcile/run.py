@@ -63,7 +63,7 @@ from ..engine.importing import (
 from ..engine.inflight import RequestPool
 from ..engine.lease import acquire_lease, release_lease, renew_lease
 from ..engine.match import matching_rules
-from ..engine.record import CycleRecorder, Step, counters_as_dict
+from ..engine.record import CycleRecorder, Step
 from ..engine.scope import decide_scope
 from ..models import (
     DirectoryGroup,
@@ -236,7 +236,8 @@ def _run(
         cycle.state = CycleState.COMPLETED_WITH_FAILURES if failures else CycleState.SUCCEEDED
     cycle.ended_at = timezone.now()
     cycle.progress_done = cycle.progress_total = reconciler.compared if reconciler else 0
-    cycle.counters = {**counters_as_dict(recorder.counters), "classes": counts}
+    # With the requests in flight (issue 16) as run_cycle keeps them.
+    cycle.counters = {**recorder.counters_dict(), "classes": counts}
     cycle.save()
     report = ReconcileReport(cycle, counts, sample=reconciler.sample if reconciler else [])
     if not dry_run:
