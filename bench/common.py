@@ -31,9 +31,8 @@ BENCH_DIR = ROOT / "var" / "bench"
 BENCH_FERNET_KEY = "YmVuY2gtb25seS1rZXktZG8tbm90LXVzZS0zMmJ5dGU="
 BENCH_SECRET_KEY = "bench-only-secret-key-not-for-production-use-0123456789"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-POSTGRES_DB = os.environ.get(
-    "BENCH_POSTGRES_DB", "bench_portal"
-)  # one per engineer on a shared server
+# Scratch database (dropped and created); engineers running benchmarks side by side each set their own.
+POSTGRES_DB = os.environ.get("BENCH_POSTGRES_DB", "bench_portal")
 
 GROUP_ROLE = "User"
 JOB_TITLES = ["Engineer", "Analyst", "Designer", "Manager", "Consultant", "Technician"]
@@ -59,6 +58,8 @@ def configure_environment(database: str, sqlite_name: str) -> None:
     os.environ["DEBUG"] = "false"
     os.environ["PORTAL_VAR_DIR"] = str(BENCH_DIR)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The benchmarks' targets (scim2-server, the fault proxy) listen on loopback only.
+    os.environ.setdefault("PROVISIONING_ALLOWED_TARGET_NETWORKS", "127.0.0.0/8")
 
 
 def recreate_database(database: str, sqlite_name: str) -> None:

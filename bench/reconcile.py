@@ -1,7 +1,9 @@
 """Benchmark: a reconcile (DESIGN B4) of N linked users with 1 % drifted, against scim2-server.
 
     .venv/bin/python bench/reconcile.py [--users 100000] [--group-size 1000]
-        [--database sqlite|postgres] [--page-size 500]
+        [--database sqlite|postgres] [--page-size 500] [--port N] [--tracemalloc]
+
+(``BENCH_POSTGRES_DB`` names the scratch PostgreSQL database, ``bench_portal`` by default.)
 
 On a fresh database and a fresh scim2-server:
 
@@ -12,7 +14,9 @@ On a fresh database and a fresh scim2-server:
 3. the floor: a bare ``requests`` loop lists the target as the reconcile does (``/Users`` in pages
    of ``--page-size``, ``/Groups`` with ``excludedAttributes=members`` and one GET per group);
 4. ``run_reconcile(job)`` (report only) in a child process that measures its wall time, SQL
-   statements (``execute_wrapper``) and peak RSS (VmHWM of the child, reset just before);
+   statements (``execute_wrapper``) and peak RSS (VmHWM of the child, reset just before), and
+   the peak RSS so far after every 10,000 target objects compared (flat = memory does not grow
+   with the users); ``--tracemalloc`` also keeps the largest Python allocation sites then;
 5. the floor again (the server's speed drifts on a shared machine; the mean of both is used).
 
 The reconcile must find exactly the drifted users; the goals are ≤ 250 MB peak RSS and a wall time
@@ -36,6 +40,7 @@ import common
 APP_NAME = "Bench reconcile target"
 SQLITE_NAME = "reconcile.sqlite3"
 RUN_TIMEOUT = 3600
+CHECKPOINT_EVERY = 10_000  # target objects compared between two RSS readings
 
 
 def child(args: argparse.Namespace) -> None:
@@ -49,11 +54,38 @@ def child(args: argparse.Namespace) -> None:
     request_log = common.RequestLog()
     connector = common.bench_connector(credentials, request_log, bulk=None)
     gc.collect()
+    if args.tracemalloc:
+        import tracemalloc
+
+        tracemalloc.start()
     before = common.proc_status_mb()
     peak_reset = common.reset_peak_rss()
+    checkpoints: list[dict[str, Any]] = []
+    started = time.perf_counter()
+
+    def on_progress(compared: int) -> None:
+        if compared // CHECKPOINT_EVERY <= len(checkpoints):
+            return
+        status = common.proc_status_mb()
+        point = {
+            "compared": compared,
+            "seconds": round(time.perf_counter() - started, 1),
+            "rss_mb": round(status["VmRSS"], 1),
+            "peak_rss_mb": round(status["VmHWM"], 1),
+        }
+        if args.tracemalloc:
+            current, peak = tracemalloc.get_traced_memory()
+            point["traced_mb"] = round(current / 2**20, 1)
+            point["traced_peak_mb"] = round(peak / 2**20, 1)
+            top = tracemalloc.take_snapshot().statistics("lineno")[:5]
+            point["top"] = [f"{stat.traceback} {stat.size / 2**20:.1f} MB" for stat in top]
+        checkpoints.append(point)
+
     with common.counting_queries() as queries:
         started = time.perf_counter()
-        report = run_reconcile(job, connector=connector, page_size=args.page_size)
+        report = run_reconcile(
+            job, connector=connector, page_size=args.page_size, on_progress=on_progress
+        )
         wall = time.perf_counter() - started
     after = common.proc_status_mb()
     connector.close()
@@ -70,6 +102,8 @@ def child(args: argparse.Namespace) -> None:
             "queries_by_verb": dict(queries.by_verb),
             "rss_before_mb": before["VmRSS"],
             "peak_rss_mb": after["VmHWM"] if peak_reset else None,
+            "checkpoints": checkpoints,
+            "requests_in_flight": job.max_requests_in_flight,
         },
     )
 
@@ -153,7 +187,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     common.log(f"[{users}] building the directory: {users} users in {groups} groups")
     user_ids, group_ids = common.build_directory(users, groups)
     result: dict[str, Any] = {"users": users, "groups": groups, "page_size": args.page_size}
-    with start_scim_server() as server:
+    with start_scim_server(port=args.port) as server:
         application = common.add_bench_application(APP_NAME, group_ids, server.credentials)
         job = application.provisioning_job
         common.log(f"[{users}] initial cycle (Bulk)…")
@@ -181,6 +215,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             server.token,
             "--page-size",
             str(args.page_size),
+            *(["--tracemalloc"] if args.tracemalloc else []),
         ]
         result["reconcile"] = common.run_child(Path(__file__), arguments, timeout=RUN_TIMEOUT)
         common.log(f"[{users}] reconcile: {result['reconcile']}")
@@ -218,6 +253,10 @@ def summary(result: dict[str, Any]) -> str:
             f"Goals: peak RSS ≤ 250 MB {'met' if peak <= 250 else 'MISSED'}; "
             f"time ≤ 1.5× the bare listing {'met' if ratio <= 1.5 else 'MISSED'}; "
             f"drift found {run['counts'].get('Drifted', 0)} of {result['drifted']}.",
+            "Peak RSS so far (MB) after N objects compared: "
+            + ", ".join(
+                f"{p['compared']}: {p['peak_rss_mb']:.0f}" for p in run.get("checkpoints", [])
+            ),
         ]
     )
 
@@ -230,6 +269,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--single-floor", action="store_true", help="list bare only once")
     parser.add_argument("--keep-db", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument("--port", type=int, help="scim2-server's port (default: a free one)")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="trace Python allocations (slower)"
+    )
     parser.add_argument("--json", help="write the results there (default var/bench/…)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-output", help=argparse.SUPPRESS)

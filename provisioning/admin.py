@@ -109,6 +109,25 @@ class SyncCycleAdmin(admin.ModelAdmin):
     list_filter = ("kind", "state")
 
 
+@admin.register(models.ReconcileFinding)
+class ReconcileFindingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What a reconcile found (issue 13): written by the reconcile only, shown here as on the
+    Reconcile page; the reconcile itself is a cycle of kind *Reconcile* (Sync cycles)."""
+
+    list_display = (
+        "display",
+        "classification",
+        "object_type",
+        "outcome",
+        "target_id",
+        "job",
+        "cycle",
+    )
+    list_filter = ("classification", "object_type", "outcome")
+    search_fields = ("display", "target_id")
+    list_select_related = ("job__application", "cycle")
+
+
 class AppendOnlyAdmin(admin.ModelAdmin):
     """Provisioning log entries and audit events are append-only (F25): shown, never changed."""
 

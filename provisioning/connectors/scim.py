@@ -207,6 +207,7 @@ class ScimConnector(Connector):
         # so requests in flight do not multiply the 500s sent before the kind is stopped.
         self._troubled: dict[str, threading.Lock] = {}
         self._troubled_by: dict[str, int] = {}
+        self._groups_listed_in_full = False  # the target refused excludedAttributes=members
 
     def _may_retry(self, kind: str) -> bool:
         return self._troubled_by.get(kind, threading.get_ident()) == threading.get_ident()
@@ -1089,6 +1090,30 @@ class ScimConnector(Connector):
                 page = []
         if page:
             yield page
+
+    def read_page(
+        self, object_type: str, start_index: int, count: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of what :meth:`read_pages` lists (``startIndex`` paging) and the target's
+        ``totalResults``: reconcile asks for several pages at once (issue 13). Groups without
+        their members, unless the target refused ``excludedAttributes`` once this cycle."""
+        endpoint = self._endpoint(object_type)
+        what = f"GET /{endpoint}"
+        params: dict[str, Any] = {"startIndex": start_index, "count": count}
+        if object_type == GROUP and not self._groups_listed_in_full:
+            params["excludedAttributes"] = "members"
+        response = self._request("GET", self._url(endpoint), params=params)
+        try:
+            self._raise_for_status(response, what)
+        except BadRequestError as error:
+            if "excludedAttributes" not in params or error.http_status != 400:
+                raise
+            logger.info("target refused excludedAttributes=members; listing groups in full")
+            self._groups_listed_in_full = True
+            return self.read_page(object_type, start_index, count)
+        body = self._list_response(response, what)
+        total = body.get("totalResults")
+        return list(body.get("Resources") or []), total if isinstance(total, int) else None
 
     def read_members(self, group: dict[str, Any]) -> list[str]:
         if "members" in group:  # the target sent them (it ignored excludedAttributes)

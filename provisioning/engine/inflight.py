@@ -15,7 +15,7 @@ consults around every attempt; the pool's size is only the ceiling (the job's se
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ..connectors.flow import AdaptiveConcurrency
@@ -44,14 +44,25 @@ class RequestPool:
         order. Errors are returned, not raised: the caller records every outcome first."""
         if not self.concurrent or len(calls) < 2:
             return [_outcome(call) for call in calls]
+        executor = self._pool_executor()
+        futures = [executor.submit(_outcome, call) for call in calls]
+        return [future.result() for future in futures]
+
+    def submit(self, call: Callable[[], T]) -> "Future[tuple[T | None, BaseException | None]]":
+        """Start ``call`` in the pool (a sliding window of reads, e.g. reconcile's pages);
+        the future's result is (result, error), as with :meth:`run_all`. Concurrent pools
+        only."""
+        if not self.concurrent:
+            raise RuntimeError("submit() needs a concurrent pool")
+        return self._pool_executor().submit(_outcome, call)
+
+    def _pool_executor(self) -> ThreadPoolExecutor:
         with self._lock:  # the sender thread and the cycle's thread both submit
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(
                     max_workers=self.maximum, thread_name_prefix="target-request"
                 )
-            executor = self._executor
-        futures = [executor.submit(_outcome, call) for call in calls]
-        return [future.result() for future in futures]
+            return self._executor
 
     def snapshot(self) -> dict:
         return self.flow.snapshot()

@@ -32,6 +32,12 @@ class ProvisionedObject(models.Model):
     next_retry_at = models.DateTimeField(_("next retry"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The reconcile (its cycle id) whose listing last returned this account: what the listing
+    # did not return is *missing*, found in the database instead of a set of every id listed,
+    # so a reconcile's memory does not grow with the number of accounts (issue 13).
+    reconciled_in = models.UUIDField(
+        _("last reconcile that listed it"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("provisioned object")

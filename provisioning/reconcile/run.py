@@ -5,7 +5,14 @@ Invariants:
 - It holds the job's lease from start to end (renewed after each page), so it never overlaps
   another cycle of the job; a reconcile is a ``SyncCycle`` of kind *Reconcile*.
 - An account is *missing* only when the whole listing completed: a listing that failed part way
-  classifies nothing as missing and disables nothing (never act on incomplete knowledge).
+  classifies nothing as missing and disables nothing (never act on incomplete knowledge), and a
+  listing whose pages did not add up to the target's own total (objects created or deleted
+  while it was read) classifies nothing as missing.
+- Memory does not grow with the number of accounts: the target is read a few pages at a time
+  (several in flight when the target pages with ``startIndex`` and the job allows requests in
+  flight), the linked accounts a page returned are marked in the database
+  (``ProvisionedObject.reconciled_in``) instead of remembered, the missing ones are then read
+  back in chunks, and a group page's members are compared a bounded batch at a time.
 - Only the attributes the mappings produce are compared and written.
 - Disables (orphaned accounts when repairing, unmanaged ones when the job says so) wait until the
   listing is done and are held, all of them, when there are more than the job's accidental-deletion
@@ -16,12 +23,15 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -49,9 +59,10 @@ from ..engine.importing import (
     load_users,
     missing_object,
 )
+from ..engine.inflight import RequestPool
 from ..engine.lease import acquire_lease, release_lease, renew_lease
 from ..engine.match import matching_rules
-from ..engine.record import CycleRecorder, Step, counters_as_dict
+from ..engine.record import CycleRecorder, Step
 from ..engine.scope import decide_scope
 from ..log_text import error_text
 from ..log_text import gettext as _  # step texts translated when read
@@ -65,12 +76,15 @@ from ..models import (
     SyncCycle,
 )
 from .compare import differences, member_differences
-from .reader import PAGE_SIZE, TargetPage, read_target
+from .reader import PAGE_SIZE, Listing, TargetPage, read_target
 from .repair import DriftRepairer, unmanaged_disabled
 
 logger = logging.getLogger(__name__)
 
 FINDINGS_BATCH = 500
+MISSING_CHUNK = 500  # links read back at a time when finding the missing accounts
+MEMBERS_BATCH = 20_000  # group memberships compared at a time (the groups of a page, in batches)
+MAX_GROUPS_BATCH = 64  # groups whose members are read from the target at a time
 SAMPLE_SIZE = 200  # findings kept in memory for the command's output
 LINKED_STATES = (
     LinkState.PROVISIONED,
@@ -84,6 +98,16 @@ OUTCOME_FAILED = "Failed"
 OUTCOME_HELD = "Held"
 OUTCOME_DISABLED = "Disabled"
 OUTCOME_PROTECTED = "Protected"
+
+
+@dataclass
+class GroupMembers:
+    """One linked group's members, as target ids."""
+
+    wanted: set[str]  # what the directory's members' accounts are
+    actual: set[str] = field(default_factory=set)  # what the target has
+    ours: set[str] = field(default_factory=set)  # of ``actual``, accounts this job provisioned
+    unread: str = ""  # why the target's members could not be read
 
 
 @dataclass
@@ -121,29 +145,34 @@ def run_reconcile(
     owner: str | None = None,
     page_size: int = PAGE_SIZE,
     on_request=None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> ReconcileReport:
     """Reconcile ``job`` now, in this process.
 
     ``dry_run`` sends no writing request and rolls every database write back; the requests it
     would have sent are returned. Raises :class:`CycleBusy` when another cycle holds the lease.
+    ``on_progress`` is called with the number of target objects compared after each page.
     """
     owner = owner or lease_owner_name()
     requests: list[RecordedRequest] = []
+    options = {"page_size": page_size, "on_request": on_request, "on_progress": on_progress}
     if dry_run:
         with transaction.atomic():
-            report = _run(job, True, connector, "", page_size, requests, on_request)
+            report = _run(job, True, connector, "", requests, **options)
             transaction.set_rollback(True)
         report.requests = requests
         return report
     if not acquire_lease(job.pk, owner):
         raise CycleBusy(_("A cycle of this job is already running."))
     try:
-        return _run(job, False, connector, owner, page_size, requests, on_request)
+        return _run(job, False, connector, owner, requests, **options)
     finally:
         release_lease(job.pk, owner)
 
 
-def _run(job, dry_run, connector, owner, page_size, requests, on_request) -> ReconcileReport:
+def _run(
+    job, dry_run, connector, owner, requests, *, page_size, on_request, on_progress
+) -> ReconcileReport:
     job.refresh_from_db()
     if not dry_run:
         SyncCycle.objects.filter(job=job, state=CycleState.RUNNING).update(
@@ -162,6 +191,7 @@ def _run(job, dry_run, connector, owner, page_size, requests, on_request) -> Rec
     )
     own_connector = connector is None
     reconciler = None
+    pool = None
     error: Exception | None = None
     try:
         if connector is None:
@@ -171,6 +201,9 @@ def _run(job, dry_run, connector, owner, page_size, requests, on_request) -> Rec
                 recorder=requests.append if dry_run else None,
                 on_request=on_request,
             )
+        # Reads (pages, group members) are sent over the job's requests in flight (issue 16).
+        pool = RequestPool(job.max_requests_in_flight, connector)
+        recorder.requests_snapshot = pool.snapshot
         ctx = CycleContext(
             job=job,
             connector=connector,
@@ -180,12 +213,16 @@ def _run(job, dry_run, connector, owner, page_size, requests, on_request) -> Rec
             initial=False,
             dry_run=dry_run,
             lease_owner=owner,
+            requests=pool,
         )
-        reconciler = Reconciler(ctx, cycle, page_size=page_size)
+        reconciler = Reconciler(ctx, cycle, page_size=page_size, on_progress=on_progress)
         reconciler.run()
     except (StopCycle, ConnectorError, EvaluationError, LeaseLost) as failure:
         error = failure.error if isinstance(failure, StopCycle) else failure
     finally:
+        if pool is not None:
+            pool.close()
+            connector.use_flow(None)  # a connector handed in may be reused
         if own_connector and connector is not None:
             connector.close()
     counts = dict(reconciler.counts) if reconciler else {}
@@ -201,7 +238,8 @@ def _run(job, dry_run, connector, owner, page_size, requests, on_request) -> Rec
         cycle.state = CycleState.COMPLETED_WITH_FAILURES if failures else CycleState.SUCCEEDED
     cycle.ended_at = timezone.now()
     cycle.progress_done = cycle.progress_total = reconciler.compared if reconciler else 0
-    cycle.counters = {**counters_as_dict(recorder.counters), "classes": counts}
+    # With the requests in flight (issue 16) as run_cycle keeps them.
+    cycle.counters = {**recorder.counters_dict(), "classes": counts}
     cycle.save()
     report = ReconcileReport(cycle, counts, sample=reconciler.sample if reconciler else [])
     if not dry_run:
@@ -234,7 +272,14 @@ def _quarantine_if_needed(job: ProvisioningJob, cycle: SyncCycle, error) -> None
 class Reconciler:
     """Compares one job's target with its directory, page by page."""
 
-    def __init__(self, ctx: CycleContext, cycle: SyncCycle, *, page_size: int = PAGE_SIZE):
+    def __init__(
+        self,
+        ctx: CycleContext,
+        cycle: SyncCycle,
+        *,
+        page_size: int = PAGE_SIZE,
+        on_progress: Callable[[int], None] | None = None,
+    ):
         self.ctx = ctx
         self.job = ctx.job
         self.cycle = cycle
@@ -245,6 +290,8 @@ class Reconciler:
         self.pending: list[ReconcileFinding] = []
         self.sample: list[ReconcileFinding] = []
         self.compared = 0
+        self.on_progress = on_progress
+        self.incomplete: list[str] = []  # object types whose listing did not add up
 
     # -- orchestration --------------------------------------------------------------------
 
@@ -257,31 +304,74 @@ class Reconciler:
         self.disable_removals()
 
     def reconcile_type(self, object_type: str, rules: MappingRules) -> None:
-        seen: set[str] = set()
         repairer = DriftRepairer(self.ctx, rules)
         insensitive = self.connector.case_insensitive_paths(object_type)
         members_mapped = object_type == ObjectType.GROUP and any(
             r.source == "members" for r in rules.rules
         )
-        for page in read_target(self.job, self.connector, object_type, self.page_size):
-            seen.update(str(r["id"]) for r in page.resources)
-            desired_members = self.desired_members(page) if members_mapped else {}
-            for resource, link in page.linked():
-                self.compare_linked(
-                    page, resource, link, rules, repairer, insensitive, desired_members
-                )
+        listing = Listing(object_type)
+        pages = read_target(
+            self.job,
+            self.connector,
+            object_type,
+            self.page_size,
+            requests=self.ctx.requests,
+            listing=listing,
+        )
+        for page in pages:
+            linked = list(page.linked())
+            batches = self.member_batches(linked) if members_mapped else [linked]
+            for batch in batches:
+                members = self.group_members(batch) if members_mapped else {}
+                for resource, link in batch:
+                    self.compare_linked(page, resource, link, rules, repairer, insensitive, members)
             self.classify_unmanaged(object_type, rules, page.unlinked())
             repairer.persist()
             self.flush()
+            self.mark_listed(page)
             self.heartbeat(len(page.resources))
-        self.find_missing(object_type, rules, repairer, seen)
-        repairer.persist()
+        if listing.complete:
+            self.find_missing(object_type, rules, repairer)
+            repairer.persist()
+        else:
+            self.listing_incomplete(listing)
+
+    def mark_listed(self, page: TargetPage) -> None:
+        """Mark the page's linked accounts as listed by this reconcile (one UPDATE): what is
+        not marked at the end is *missing*. After the page's links were saved, which keeps
+        the column untouched (it is not one of the fields a link's save writes)."""
+        ids = [str(r["id"]) for r in page.resources]
+        if ids:
+            ProvisionedObject.objects.filter(
+                job=self.job, object_type=page.object_type, target_id__in=ids
+            ).update(reconciled_in=self.cycle.pk)
+
+    def listing_incomplete(self, listing: Listing) -> None:
+        self.incomplete.append(listing.object_type)
+        self.counts["listing incomplete"] += 1
+        reason = _(
+            "The target's listing did not add up (%(received)d objects read, the target "
+            "announced %(expected)d): objects were created or deleted while it was read. No "
+            "account is reported missing from this reconcile."
+        ) % {"received": listing.received, "expected": listing.expected or 0}
+        self.ctx.recorder.log(
+            object_type=listing.object_type,
+            source_id=None,
+            display=_("Reconcile"),
+            action="Other",
+            status=LogStatus.WARNING,
+            steps=[Step("Import", LogStatus.WARNING, reason)],
+            reason=reason,
+            recommendation=_("Reconcile again when the target is not being changed."),
+        )
 
     def heartbeat(self, done: int) -> None:
         self.compared += done
         self.ctx.recorder.save_progress(done=self.compared, total=self.compared)
         if self.ctx.lease_owner and not renew_lease(self.job.pk, self.ctx.lease_owner):
             raise LeaseLost(_("The job's lease was lost; another worker took over."))
+        if self.on_progress is not None:
+            self.on_progress(self.compared)
 
     # -- findings -------------------------------------------------------------------------
 
@@ -317,7 +407,7 @@ class Reconciler:
         rules: MappingRules,
         repairer: DriftRepairer,
         insensitive: frozenset[str],
-        desired_members: dict[uuid.UUID, set[str]],
+        members: dict[uuid.UUID, "GroupMembers"],
     ) -> None:
         object_type = page.object_type
         display_name = self.connector.display_name(object_type, resource)
@@ -363,21 +453,11 @@ class Reconciler:
         to_add: list[str] = []
         to_remove: list[str] = []
         members_unread = ""
-        if object_type == ObjectType.GROUP and link.source_id in desired_members:
-            wanted = desired_members[link.source_id]
-            try:
-                actual = set(self.connector.read_members(resource))
-            except ConnectorError as error:
-                if error.stops_job:
-                    raise
-                # Gone since the listing, or unreadable: compare what we can, touch no member.
-                members_unread = _("The group's members could not be read: %(error)s") % {
-                    "error": error.message
-                }
-                actual = wanted
-            ours = self.linked_user_targets(actual)
-            to_add = sorted(wanted - actual)
-            to_remove = sorted((actual & ours) - wanted)
+        group = members.get(link.source_id) if object_type == ObjectType.GROUP else None
+        if group is not None:
+            members_unread = group.unread
+            to_add = sorted(group.wanted - group.actual)
+            to_remove = sorted((group.actual & group.ours) - group.wanted)
         if not diffs and not to_add and not to_remove and not members_unread:
             self.counts[ReconcileClass.IN_SYNC] += 1
             return
@@ -415,29 +495,81 @@ class Reconciler:
         work.steps.append(Step("Match", LogStatus.WARNING, detail))
         return work
 
-    def desired_members(self, page: TargetPage) -> dict[uuid.UUID, set[str]]:
-        """For the page's linked groups: the target ids of their provisioned user members."""
-        group_ids = [link.source_id for link in page.links.values()]
-        members: dict[uuid.UUID, set[uuid.UUID]] = {g: set() for g in group_ids}
-        user_ids: set[uuid.UUID] = set()
-        for group_id, user_id in GroupMembership.objects.filter(
-            group_id__in=group_ids, member_user__isnull=False
-        ).values_list("group_id", "member_user_id"):
-            members[group_id].add(user_id)
-            user_ids.add(user_id)
-        targets: dict[uuid.UUID, str] = {}
-        for chunk in chunked(sorted(user_ids), 2000):
-            targets.update(
-                ProvisionedObject.objects.filter(
-                    job=self.job,
-                    object_type=ObjectType.USER,
-                    source_id__in=chunk,
-                    state=LinkState.PROVISIONED,
-                )
-                .exclude(target_id="")
-                .values_list("source_id", "target_id")
+    def member_batches(self, linked: list[tuple[dict[str, Any], ProvisionedObject]]):
+        """A page's linked groups in batches of at most :data:`MEMBERS_BATCH` memberships
+        (and :data:`MAX_GROUPS_BATCH` groups): a page of large groups is never held whole."""
+        sizes = dict(
+            GroupMembership.objects.filter(
+                group_id__in=[link.source_id for _resource, link in linked],
+                member_user__isnull=False,
             )
-        return {g: {targets[u] for u in users if u in targets} for g, users in members.items()}
+            .values("group_id")
+            .annotate(n=Count("pk"))
+            .values_list("group_id", "n")
+        )
+        batch: list[tuple[dict[str, Any], ProvisionedObject]] = []
+        held = 0
+        for resource, link in linked:
+            size = sizes.get(link.source_id, 0)
+            if batch and (held + size > MEMBERS_BATCH or len(batch) >= MAX_GROUPS_BATCH):
+                yield batch
+                batch, held = [], 0
+            batch.append((resource, link))
+            held += size
+        if batch:
+            yield batch
+
+    def group_members(
+        self, batch: list[tuple[dict[str, Any], ProvisionedObject]]
+    ) -> dict[uuid.UUID, "GroupMembers"]:
+        """For a batch of linked groups: the members the directory wants (their accounts'
+        target ids), the members the target has (read concurrently when the job allows) and
+        which of those this job provisioned."""
+        wanted = self.desired_members([link.source_id for _resource, link in batch])
+        outcomes = self.ctx.requests.run_all(
+            [partial(self.connector.read_members, resource) for resource, _link in batch]
+        )
+        members: dict[uuid.UUID, GroupMembers] = {}
+        for (_resource, link), (actual, error) in zip(batch, outcomes, strict=True):
+            group = GroupMembers(wanted=wanted.get(link.source_id, set()))
+            if error is None:
+                group.actual = set(actual or [])
+            elif isinstance(error, ConnectorError) and not error.stops_job:
+                # Gone since the listing, or unreadable: compare what we can, touch no member.
+                group.unread = _("The group's members could not be read: %(error)s") % {
+                    "error": error.message
+                }
+                group.actual = set(group.wanted)
+            else:
+                raise error
+            members[link.source_id] = group
+        ours = self.linked_user_targets(set().union(*(g.actual for g in members.values())))
+        for group in members.values():
+            group.ours = group.actual & ours
+        return members
+
+    def desired_members(self, group_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+        """For these groups: the target ids of their provisioned user members (one query)."""
+        account = (
+            ProvisionedObject.objects.filter(
+                job=self.job,
+                object_type=ObjectType.USER,
+                source_id=OuterRef("member_user_id"),
+                state=LinkState.PROVISIONED,
+            )
+            .exclude(target_id="")
+            .values("target_id")[:1]
+        )
+        members: dict[uuid.UUID, set[str]] = {g: set() for g in group_ids}
+        rows = (
+            GroupMembership.objects.filter(group_id__in=group_ids, member_user__isnull=False)
+            .annotate(target=Subquery(account))
+            .filter(target__isnull=False)
+            .values_list("group_id", "target")
+        )
+        for group_id, target in rows.iterator(chunk_size=5000):
+            members[group_id].add(target)
+        return members
 
     def linked_user_targets(self, target_ids: set[str]) -> set[str]:
         """Which of these target ids are accounts this job provisioned (members we own)."""
@@ -515,23 +647,24 @@ class Reconciler:
 
     # -- missing --------------------------------------------------------------------------
 
-    def find_missing(
-        self, object_type: str, rules: MappingRules, repairer: DriftRepairer, seen: set[str]
-    ) -> None:
-        """Links whose target id the complete listing did not return."""
-        # Only (pk, target id) pairs are streamed; the few missing links are then read whole.
-        linked = (
+    def find_missing(self, object_type: str, rules: MappingRules, repairer: DriftRepairer) -> None:
+        """Links the complete listing did not mark, read back :data:`MISSING_CHUNK` at a time
+        in key order (a re-created account's link changes while this runs: no open cursor)."""
+        unlisted = (
             ProvisionedObject.objects.filter(
                 job=self.job, object_type=object_type, state__in=LINKED_STATES
             )
             .exclude(target_id="")
-            .values_list("pk", "target_id")
-            .iterator(chunk_size=5000)
+            .exclude(reconciled_in=self.cycle.pk)
+            .order_by("pk")
         )
-        missing_ids = (pk for pk, target_id in linked if target_id not in seen)
         loader = load_users if object_type == ObjectType.USER else load_groups
-        for ids in chunked(missing_ids, 500):
-            chunk = list(ProvisionedObject.objects.filter(pk__in=ids).order_by("pk"))
+        after = 0
+        while True:
+            chunk = list(unlisted.filter(pk__gt=after)[:MISSING_CHUNK])
+            if not chunk:
+                return
+            after = chunk[-1].pk
             sources = loader(self.job.application_id, [link.source_id for link in chunk])
             for link in chunk:
                 exported = link.last_exported or {}
@@ -559,6 +692,7 @@ class Reconciler:
                     finding.outcome = self.recreate(obj, link, repairer, object_type)
             repairer.persist()
             self.flush()
+            self.heartbeat(0)  # renews the lease: many accounts may be gone
 
     def recreate(self, obj, link, repairer: DriftRepairer, object_type: str) -> str:
         """Match again or create again (the engine's recovery for a linked object gone)."""
@@ -583,8 +717,7 @@ class Reconciler:
         if any(step.status == LogStatus.FAILURE for step in work.steps):
             return OUTCOME_FAILED
         if object_type == ObjectType.GROUP and work.link and work.link.target_id:
-            page = TargetPage(object_type, [], links={work.link.target_id: work.link})
-            wanted = self.desired_members(page).get(obj.source_id, set())
+            wanted = self.desired_members([obj.source_id]).get(obj.source_id, set())
             if wanted:
                 members_work = self.work(obj, work.link, _("Members of a re-created group"))
                 if not repairer.repair_members(members_work, sorted(wanted), []):

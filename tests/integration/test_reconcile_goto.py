@@ -181,3 +181,27 @@ def test_disable_unmanaged_respects_the_threshold_and_never_the_admin(fake_goto,
     admin = fake_goto.user_by_email(FAKE_ADMIN_EMAIL)
     assert admin["adminRoles"] == ["SUPER_USER"]
     assert fake_goto.user_by_email("grace@contoso.example")["licenseKeys"] == [licence]
+
+
+def test_unassigned_but_still_licensed_is_orphaned_and_disabled_when_repairing(fake_goto, setup):
+    from provisioning.models import Assignment
+
+    job, connector, hand, keys = setup
+    # Grace leaves the application and no cycle has run since: GoTo still licenses her.
+    Assignment.objects.filter(user__user_principal_name="grace@contoso.example").delete()
+
+    report = reconcile(job, connector)
+
+    orphaned = by_class(report, ReconcileClass.ORPHANED)
+    assert set(orphaned) == {"grace@contoso.example"}
+    assert orphaned["grace@contoso.example"].target_active is True
+    licence = fake_goto.g2m_licence_key()
+    assert fake_goto.user_by_email("grace@contoso.example")["licenseKeys"] == [licence]
+
+    job.reconcile_repair = ReconcileRepair.REPAIR_DRIFT
+    job.save()
+    report = reconcile(job, connector)
+
+    assert by_class(report, ReconcileClass.ORPHANED)["grace@contoso.example"].outcome == "Disabled"
+    assert fake_goto.user_by_email("grace@contoso.example")["licenseKeys"] == []
+    assert fake_goto.user_by_email("alan@contoso.example")["licenseKeys"] == [licence]

@@ -549,3 +549,134 @@ def test_a_reconcile_refused_by_the_target_quarantines_the_job(
     assert job.state == JobState.QUARANTINE
     assert job.quarantine_reason == QuarantineReason.QUARANTINE_EXCEPTION
     assert "wrong-token" not in report.cycle.error
+
+
+# -- memory stays bounded: what the listing returned is marked in the database ------------------
+
+
+def more_users(app, make_connector, count):
+    """``count`` more assigned users, provisioned by an initial cycle; their target ids."""
+    users = [
+        DirectoryUserFactory(user_principal_name=f"user{n:02d}@contoso.example")
+        for n in range(count)
+    ]
+    for user in users:
+        assign(app, user)
+    cycle = run_cycle(app.provisioning_job, initial=True, connector=make_connector()).cycle
+    assert cycle.state == CycleState.SUCCEEDED, cycle.error
+    return [target_id(app, user) for user in users]
+
+
+class ListingRequests:
+    """The connector's ``on_request`` hook: which threads sent the GET /Users pages."""
+
+    def __init__(self, then=None):
+        self.threads: list[str] = []
+        self.then = then  # called once, after the first page of users came back
+
+    def __call__(self, recorded, status):
+        import threading
+
+        if recorded.method == "GET" and "/Users?" in recorded.url:
+            self.threads.append(threading.current_thread().name)
+            if self.then is not None and len(self.threads) == 1:
+                self.then()
+
+
+@pytest.mark.parametrize("in_flight", [1, 8], ids=["page-after-page", "pages-in-flight"])
+def test_missing_accounts_are_found_across_many_small_pages(
+    app, scim, make_connector, provisioned, in_flight
+):
+    ids = more_users(app, make_connector, 10)
+    gone = ids[1:8:3]  # three accounts deleted by hand, on different pages
+    for resource_id in gone:
+        assert scim.request("DELETE", f"/Users/{resource_id}").status_code == 204
+    job = app.provisioning_job
+    job.max_requests_in_flight = in_flight
+    job.save()
+    listing = ListingRequests()
+
+    report = run_reconcile(job, connector=make_connector(on_request=listing), page_size=2)
+
+    assert report.cycle.state == CycleState.SUCCEEDED, report.cycle.error
+    assert report.counts == {ReconcileClass.IN_SYNC: 10, ReconcileClass.MISSING: 3}
+    missing = findings(report, ReconcileClass.MISSING)
+    assert sorted(f.target_id for f in missing) == sorted(gone)
+    # The listing's marks, not a set of every id in memory, told them apart.
+    links = ProvisionedObject.objects.filter(job=job)
+    assert {link.target_id for link in links if link.reconciled_in != report.cycle.pk} == set(gone)
+    assert len(listing.threads) == 5  # 9 users in pages of 2: each page asked for once
+    in_pool = [name for name in listing.threads if name.startswith("target-request")]
+    if in_flight == 1:
+        assert in_pool == []
+    else:
+        assert len(in_pool) == 4  # the pages after the first came through the request pool
+        assert report.cycle.counters["requests_max_in_flight"] == 8
+
+
+def test_a_listing_changed_while_read_reports_nothing_missing_and_recreates_nothing(
+    app, scim, make_connector, provisioned
+):
+    more_users(app, make_connector, 6)
+    listed = [r["id"] for r in scim.all_resources("Users")]
+    job = app.provisioning_job
+    job.max_requests_in_flight = 1
+    job.reconcile_repair = ReconcileRepair.REPAIR_DRIFT
+    job.save()
+
+    def delete_one_already_read():
+        # Every later startIndex page shifts by one: an account is skipped by the listing.
+        assert scim.request("DELETE", f"/Users/{listed[0]}").status_code == 204
+
+    listing = ListingRequests(then=delete_one_already_read)
+    report = run_reconcile(job, connector=make_connector(on_request=listing), page_size=3)
+
+    assert report.cycle.state == CycleState.SUCCEEDED, report.cycle.error
+    assert ReconcileClass.MISSING not in report.counts
+    assert report.counts["listing incomplete"] == 1
+    # Nothing was re-created from the incomplete listing: the target has 7 accounts, not 8.
+    assert len(scim.all_resources("Users")) == len(listed) - 1
+    warning = ProvisioningLogEntry.objects.get(cycle_id=report.cycle.pk, status="Warning")
+    assert "did not add up" in warning.reason
+
+
+def test_groups_are_compared_in_batches_of_memberships(
+    app, scim, make_connector, provisioned, monkeypatch
+):
+    from provisioning.reconcile import run
+
+    alice, bob = provisioned["alice"], provisioned["bob"]
+    teams = [provisioned["team"]]
+    for name in ("Red", "Blue"):
+        team = DirectoryGroupFactory(display_name=name)
+        GroupMembership.objects.create(group=team, member_user=alice)
+        GroupMembership.objects.create(group=team, member_user=bob)
+        assign(app, team)
+        teams.append(team)
+    cycle = run_cycle(app.provisioning_job, initial=True, connector=make_connector()).cycle
+    assert cycle.state == CycleState.SUCCEEDED, cycle.error
+    red_id, bob_id = target_id(app, teams[1]), target_id(app, provisioned["bob"])
+    patch(scim, "Groups", red_id, {"op": "remove", "path": f'members[value eq "{bob_id}"]'})
+    monkeypatch.setattr(run, "MEMBERS_BATCH", 1)  # one group per batch
+    batches = []
+    member_batches = run.Reconciler.member_batches
+    monkeypatch.setattr(
+        run.Reconciler,
+        "member_batches",
+        lambda self, linked: batches.extend(b := list(member_batches(self, linked))) or b,
+    )
+    job = app.provisioning_job
+    job.reconcile_repair = ReconcileRepair.REPAIR_DRIFT
+    job.save()
+
+    report = reconcile(app, make_connector)
+
+    assert [len(batch) for batch in batches] == [1, 1, 1]
+    (finding,) = findings(report, ReconcileClass.DRIFTED)
+    assert finding.target_id == red_id and finding.outcome == "Repaired"
+    assert finding.differences == [
+        {"name": "members (added)", "old": None, "new": [bob_id], "count": 1}
+    ]
+    assert report.counts[ReconcileClass.IN_SYNC] == 4  # two users, two groups
+    members = {m["value"] for m in scim.get_resource("Groups", red_id)["members"]}
+    assert members == {bob_id, target_id(app, alice)}
