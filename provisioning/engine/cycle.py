@@ -56,6 +56,10 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_STEPS = 10  # a cycle's progress moves in at least this many steps when it is large enough
 PROGRESS_MIN_CHUNK = 25
+# Bulk requests in flight at once (issue 16): the next chunk's request is encoded and sent while
+# the target still works on the previous one, so a single-threaded target never waits for the
+# engine between two requests (measured in docs/benchmarks.md against 1).
+BULK_REQUESTS_IN_FLIGHT = 2
 
 
 class CycleBusy(Exception):
@@ -447,8 +451,12 @@ def _sync_chunks(
     second_pass: bool = False,
 ) -> None:
     """Synchronize ``ids`` chunk by chunk, the target working on one chunk's requests while the
-    next chunk is prepared here (the target's time and ours overlap instead of adding up)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="target-requests") as sender:
+    next chunk is prepared here (the target's time and ours overlap instead of adding up).
+
+    With Bulk, up to ``BULK_REQUESTS_IN_FLIGHT`` chunks are sent at once: each chunk holds
+    other objects (one object is in one chunk), and the outcomes are recorded in order."""
+    senders = max(1, BULK_REQUESTS_IN_FLIGHT) if ctx.capabilities.bulk else 1
+    with ThreadPoolExecutor(max_workers=senders, thread_name_prefix="target-requests") as sender:
         in_flight = None
         for chunk in chunked(ids, chunk_size):
             prepared = _prepare_chunk(ctx, rules, object_type, chunk, second_pass=second_pass)
