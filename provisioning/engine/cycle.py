@@ -56,10 +56,14 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_STEPS = 10  # a cycle's progress moves in at least this many steps when it is large enough
 PROGRESS_MIN_CHUNK = 25
-# Bulk requests in flight at once (issue 16): the next chunk's request is encoded and sent while
-# the target still works on the previous one, so a single-threaded target never waits for the
-# engine between two requests (measured in docs/benchmarks.md against 1).
-BULK_REQUESTS_IN_FLIGHT = 2
+# Bulk requests in flight at once (issue 16). Two were measured against one in
+# docs/benchmarks.md: scim2-server serves its connections in threads of one Python process that
+# share its storage lock, so a second request only waits there; no faster, so one.
+BULK_REQUESTS_IN_FLIGHT = 1
+# With Bulk, the first chunks grow to the target's maxOperations and the last ones shrink back:
+# the first Bulk request leaves after a small chunk is prepared (not a whole one), and the last
+# chunk recorded after the target's last answer is small (issue 16).
+BULK_RAMP = (100, 300)
 
 
 class CycleBusy(Exception):
@@ -394,10 +398,13 @@ def _process(ctx: CycleContext, users: list, groups: list) -> None:
     recorder.save_progress(done=0, total=total)
     chunk_size = CHUNK_SIZE
     if ctx.capabilities.bulk and ctx.capabilities.bulk_max_operations:
+        # As many operations as the target takes in one Bulk request (its maxOperations; the
+        # connector splits a chunk further by maxPayloadSize), ramped at both ends.
         chunk_size = max(100, min(CHUNK_SIZE, ctx.capabilities.bulk_max_operations))
-    # Progress is saved as each chunk completes: a cycle of a few hundred objects is cut in
-    # several chunks so that Synchronization details moves instead of jumping from 0 to 100 %.
-    chunk_size = min(chunk_size, max(PROGRESS_MIN_CHUNK, -(-total // PROGRESS_STEPS)))
+    else:
+        # Progress is saved as each chunk completes: a cycle of a few hundred objects is cut in
+        # several chunks so that Synchronization details moves instead of jumping to 100 %.
+        chunk_size = min(chunk_size, max(PROGRESS_MIN_CHUNK, -(-total // PROGRESS_STEPS)))
 
     progress = {"done": 0}
 
@@ -456,9 +463,10 @@ def _sync_chunks(
     With Bulk, up to ``BULK_REQUESTS_IN_FLIGHT`` chunks are sent at once: each chunk holds
     other objects (one object is in one chunk), and the outcomes are recorded in order."""
     senders = max(1, BULK_REQUESTS_IN_FLIGHT) if ctx.capabilities.bulk else 1
+    chunks = ramped(ids, chunk_size) if ctx.capabilities.bulk else chunked(ids, chunk_size)
     with ThreadPoolExecutor(max_workers=senders, thread_name_prefix="target-requests") as sender:
         in_flight = None
-        for chunk in chunked(ids, chunk_size):
+        for chunk in chunks:
             prepared = _prepare_chunk(ctx, rules, object_type, chunk, second_pass=second_pass)
             future = sender.submit(prepared.send)
             if in_flight is not None:
@@ -466,6 +474,26 @@ def _sync_chunks(
             in_flight = (prepared, future, len(chunk))
         if in_flight is not None:
             _finish_chunk(*in_flight, chunk_done)
+
+
+def ramped(ids: list, size: int, ramp: tuple[int, ...] = BULK_RAMP) -> list[list]:
+    """``ids`` in chunks of at most ``size``, the first ones ``ramp`` long and the last ones
+    ``ramp`` reversed when there are enough ids (otherwise four chunks, of at least the first
+    step: preparing one while the target works on another still overlaps)."""
+    steps = [r for r in ramp if r < size]
+    edge = sum(steps)
+    if not steps or len(ids) < 2 * edge + size:
+        smallest = steps[0] if steps else size
+        return list(chunked(ids, min(size, max(smallest, -(-len(ids) // 4)))))
+    middle = len(ids) - 2 * edge
+    count = -(-middle // size)
+    sizes = [*steps, *(middle // count + (n < middle % count) for n in range(count))]
+    sizes += steps[::-1]
+    chunks, start = [], 0
+    for length in sizes:
+        chunks.append(ids[start : start + length])
+        start += length
+    return chunks
 
 
 def _finish_chunk(prepared: PreparedChunk, future, size: int, chunk_done) -> None:

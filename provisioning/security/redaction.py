@@ -24,16 +24,22 @@ ALWAYS_SECRET_KEYS = frozenset(
 def secret_key_checker(extra_secret_keys: Iterable[str] = ()) -> Callable[[str], bool]:
     """A fast ``is_secret_key`` for many keys with the same extra secret names."""
     extra = frozenset(k.lower() for k in extra_secret_keys)
+    known: dict[str, bool] = {}  # a cycle asks about the same few attribute paths many times
 
     def check(key: str) -> bool:
-        lowered = key.lower()
-        return (
-            lowered in ALWAYS_SECRET_KEYS
-            or lowered in extra
-            or "password" in lowered
-            or "secret" in lowered
-            or lowered.endswith("token")
-        )
+        answer = known.get(key)
+        if answer is None:
+            lowered = key.lower()
+            answer = (
+                lowered in ALWAYS_SECRET_KEYS
+                or lowered in extra
+                or "password" in lowered
+                or "secret" in lowered
+                or lowered.endswith("token")
+            )
+            if len(known) < 4096:
+                known[key] = answer
+        return answer
 
     return check
 
