@@ -1,5 +1,6 @@
 """The one place that redacts secrets from anything shown, logged, mailed or audited."""
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -22,9 +23,14 @@ ALWAYS_SECRET_KEYS = frozenset(
 
 
 def secret_key_checker(extra_secret_keys: Iterable[str] = ()) -> Callable[[str], bool]:
-    """A fast ``is_secret_key`` for many keys with the same extra secret names."""
-    extra = frozenset(k.lower() for k in extra_secret_keys)
-    known: dict[str, bool] = {}  # a cycle asks about the same few attribute paths many times
+    """A fast ``is_secret_key`` for many keys with the same extra secret names (one checker
+    per set of names, kept: a cycle asks about the same few attribute paths for every object)."""
+    return _checker(frozenset(k.lower() for k in extra_secret_keys))
+
+
+@functools.lru_cache(maxsize=256)
+def _checker(extra: frozenset[str]) -> Callable[[str], bool]:
+    known: dict[str, bool] = {}
 
     def check(key: str) -> bool:
         answer = known.get(key)
