@@ -1242,6 +1242,13 @@ def store_rotated_refresh_token(old: str, new: str) -> None:
         replace_refresh_token(old, new)
     except Exception:  # never break a cycle over bookkeeping
         logger.exception("Could not store the refresh token GoTo issued")
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            # A request thread of the job's pool (requests in flight, issue 16) renewed the
+            # token: its own database connection is not left open behind it.
+            from django.db import connections
+
+            connections.close_all()
 
 
 def build_gotomeeting_connector(

@@ -478,13 +478,15 @@ def _sync_chunks(
 
 def ramped(ids: list, size: int, ramp: tuple[int, ...] = BULK_RAMP) -> list[list]:
     """``ids`` in chunks of at most ``size``, the first ones ``ramp`` long and the last ones
-    ``ramp`` reversed when there are enough ids (otherwise four chunks, of at least the first
-    step: preparing one while the target works on another still overlaps)."""
+    ``ramp`` reversed when there are enough ids; otherwise as without Bulk, a tenth of the stage
+    (at least ``PROGRESS_MIN_CHUNK``): progress moves, and preparing one chunk while the target
+    works on another still overlaps."""
     steps = [r for r in ramp if r < size]
     edge = sum(steps)
     if not steps or len(ids) < 2 * edge + size:
-        smallest = steps[0] if steps else size
-        return list(chunked(ids, min(size, max(smallest, -(-len(ids) // 4)))))
+        return list(
+            chunked(ids, min(size, max(PROGRESS_MIN_CHUNK, -(-len(ids) // PROGRESS_STEPS))))
+        )
     middle = len(ids) - 2 * edge
     count = -(-middle // size)
     sizes = [*steps, *(middle // count + (n < middle % count) for n in range(count))]

@@ -24,8 +24,8 @@ def test_a_large_stage_ramps_up_and_down_around_full_chunks():
     assert max(middle) - min(middle) <= 1 and max(middle) <= 1000
 
 
-def test_a_small_stage_is_still_cut_so_preparing_and_sending_overlap():
-    assert [len(c) for c in ramped(list(range(1000)), 1000)] == [250] * 4
-    assert [len(c) for c in ramped(list(range(150)), 1000)] == [100, 50]
-    # maxOperations below the ramp: plain chunks of it.
-    assert [len(c) for c in ramped(list(range(250)), 100)] == [100, 100, 50]
+def test_a_small_stage_is_cut_in_tenths_so_progress_moves_and_work_overlaps():
+    assert [len(c) for c in ramped(list(range(1000)), 1000)] == [100] * 10
+    assert [len(c) for c in ramped(list(range(120)), 1000)] == [25, 25, 25, 25, 20]
+    # maxOperations below the ramp: chunks of at most maxOperations.
+    assert [len(c) for c in ramped(list(range(2500)), 100)] == [100] * 25
