@@ -343,6 +343,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         APP_NAME, group_ids, {"tenant_url": "http://127.0.0.1:9/v2", "secret_token": "unset"}
     )
     payloads = engine_payloads(application)
+    if args.in_flight:
+        job = application.provisioning_job
+        type(job).objects.filter(pk=job.pk).update(max_requests_in_flight=args.in_flight)
     common.log(
         f"payloads: {len(payloads['users'])} users, {len(payloads['groups'])} groups, "
         f"{sum(len(m) for m in payloads['members'].values())} memberships"
@@ -458,6 +461,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=lambda s: s.split(","),
         default=["single", "bulk"],
         help="single,bulk,bulk2 (bulk2: Bulk with two Bulk requests in flight instead of one)",
+    )
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=None,
+        help="the job's Maximum requests in flight (default: the job's default, 8); "
+        "--modes single --in-flight 1 is the engine one request at a time",
     )
     parser.add_argument("--profile", action="store_true", help="also one cProfiled engine run")
     parser.add_argument("--no-verify", action="store_true", help="skip the target comparison")
