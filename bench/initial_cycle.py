@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import sys
 import time
@@ -248,6 +249,10 @@ def child(args: argparse.Namespace) -> None:
     from provisioning.models import Application, ProvisionedObject, ProvisioningLogEntry, SyncCycle
 
     credentials = {"tenant_url": args.url, "secret_token": args.token}
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # to compare: the engine's Bulk GIL interval
+        from provisioning.engine import cycle as bulk_cycle
+
+        bulk_cycle.BULK_SWITCH_INTERVAL = float(os.environ["BENCH_SWITCH_INTERVAL"])
     if args.mode == "bulk2":
         from provisioning.engine import cycle as engine_cycle
 
