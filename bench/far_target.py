@@ -1,7 +1,7 @@
 """Benchmark: a far target (issue 16) — requests in flight against the 16-connection floor.
 
     .venv/bin/python bench/far_target.py [--users 2000] [--groups 100] [--latency 50,150]
-        [--in-flight 16] [--database sqlite|postgres]
+        [--in-flight 16] [--one-by-one-latency 0] [--bulk] [--database sqlite|postgres]
 
 ``scim2-server`` is started with a service provider configuration that switches Bulk off, behind
 a loopback proxy (``tests/support/fault_proxy.FaultProxy(latency=…)``, run in its own process so
@@ -15,8 +15,11 @@ request. For each latency, in one run and each on a fresh target:
   ``max_requests_in_flight`` set to ``--in-flight`` (the engine's AIMD limit starts at 2 and
   adapts); it reports its wall time, requests, the concurrency it reached and its peak RSS.
 
-The load average (1 min) is read before and after each figure. Bulk at 0 ms is
-``bench/initial_cycle.py --modes bulk`` (unchanged).
+With ``--one-by-one-latency L``: also the engine with *Maximum requests in flight* = 1 against
+a bare ``requests`` loop of one connection, at L ms. With ``--bulk``: also 0 ms with Bulk —
+``scim2-server`` as it is (Bulk on, no proxy), the Bulk floor of ``bench/initial_cycle.py``
+against the engine's initial cycle. The load average (1 min) is read before and after each
+figure.
 """
 
 from __future__ import annotations
@@ -74,11 +77,19 @@ def no_bulk_config() -> str:
 class FarTarget:
     """scim2-server without Bulk, behind a latency proxy in another process."""
 
-    def __init__(self, latency_ms: float) -> None:
+    def __init__(self, latency_ms: float, *, direct: bool = False) -> None:
         from tests.support.scim_server import start_scim_server
 
         self.config = no_bulk_config()
         self.server = start_scim_server(extra_args=["--service-provider-config", self.config])
+        self.token = self.server.token
+        self.proxy = None
+        if direct and not latency_ms:
+            # One at a time with nothing added: straight to scim2-server (through the proxy, a
+            # request sent on one connection costs ~45 ms; many in flight hide it, and
+            # scim2-server's short listen backlog needs the proxy's bounded queue then).
+            self.url = self.server.url
+            return
         self.proxy = subprocess.Popen(
             [sys.executable, __file__, "--proxy", self.server.url, str(latency_ms / 1000)],
             stdout=subprocess.PIPE,
@@ -90,10 +101,9 @@ class FarTarget:
             self.close()
             raise RuntimeError(f"latency proxy did not start: {line!r}")
         self.url = line
-        self.token = self.server.token
 
     def close(self) -> None:
-        if self.proxy.poll() is None:
+        if self.proxy is not None and self.proxy.poll() is None:
             self.proxy.terminate()
             self.proxy.wait(timeout=10)
         self.server.stop()
@@ -122,7 +132,8 @@ def serve_proxy(upstream: str, latency: float) -> None:
 
 
 class PoolFloor:
-    def __init__(self, target: FarTarget) -> None:
+    def __init__(self, target: FarTarget, connections: int = FLOOR_CONNECTIONS) -> None:
+        self.connections = connections
         self.url = target.url
         self.token = target.token
         self.local = threading.local()
@@ -159,7 +170,7 @@ class PoolFloor:
         users, groups, members = payloads["users"], payloads["groups"], payloads["members"]
         phases = {}
         started = time.perf_counter()
-        with ThreadPoolExecutor(FLOOR_CONNECTIONS) as pool:
+        with ThreadPoolExecutor(self.connections) as pool:
             created = pool.map(
                 lambda item: (item[0], self.send("POST", "/Users", item[1], 201)), users.items()
             )
@@ -219,16 +230,27 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         {"tenant_url": "http://127.0.0.1:9/v2", "secret_token": "unset"},
     )
     payloads = initial_cycle.engine_payloads(application)
-    set_in_flight(args.in_flight)
     rows = []
-    for latency in args.latency:
-        row: dict[str, Any] = {"latency_ms": latency}
+    if args.bulk:
+        rows.append(measure_bulk(args, payloads))
+    plan = [(latency, args.in_flight, FLOOR_CONNECTIONS) for latency in args.latency]
+    if args.one_by_one_latency is not None:
+        # One at a time: the engine with Maximum requests in flight = 1 against a bare
+        # requests loop of one connection (what the engine did before this issue).
+        plan.append((args.one_by_one_latency, 1, 1))
+    for latency, in_flight, connections in plan:
+        set_in_flight(in_flight)
+        row: dict[str, Any] = {
+            "latency_ms": latency,
+            "in_flight": in_flight,
+            "floor_connections": connections,
+        }
         states = {}
         for which in ("floor", "engine"):
-            with FarTarget(latency) as target:
+            with FarTarget(latency, direct=connections == 1) as target:
                 load_before = load()
                 if which == "floor":
-                    result = PoolFloor(target).run(payloads)
+                    result = PoolFloor(target, connections).run(payloads)
                 else:
                     result = initial_cycle.run_engine(
                         args, target, "bulk"
@@ -239,13 +261,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     states[which] = initial_cycle.target_state(target.server)
             if which == "floor":
                 common.log(
-                    f"{latency:>4} ms floor  {result['wall']:7.2f} s ({result['requests']} requests, "
+                    f"{latency:>4} ms floor ({connections} connections) {result['wall']:7.2f} s ({result['requests']} requests, "
                     f"{result['requests'] / result['wall']:.0f}/s, load {load_before:.2f}→{result['load_after']:.2f})"
                 )
             else:
                 counters = result["counters"]
                 common.log(
-                    f"{latency:>4} ms engine {result['wall']:7.2f} s ({result['request_total']} requests, "
+                    f"{latency:>4} ms engine (≤ {in_flight} in flight) {result['wall']:7.2f} s ({result['request_total']} requests, "
                     f"{result['request_total'] / result['wall']:.0f}/s, concurrency reached "
                     f"{counters.get('requests_concurrency_highest')} of {counters.get('requests_max_in_flight')}, "
                     f"peak in flight {counters.get('requests_peak_in_flight')}, peak RSS "
@@ -270,6 +292,35 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def measure_bulk(args: argparse.Namespace, payloads: dict[str, Any]) -> dict[str, Any]:
+    """0 ms, with Bulk: scim2-server as it is (Bulk on, no proxy), the Bulk floor of
+    ``bench/initial_cycle.py`` (Bulk requests of the target's maxOperations, then the groups,
+    then the member PATCHes in Bulk) against the engine's initial cycle."""
+    from tests.support.scim_server import start_scim_server
+
+    row: dict[str, Any] = {"latency_ms": 0, "bulk": True}
+    for which in ("floor", "engine"):
+        with start_scim_server() as server:
+            load_before = load()
+            server_cpu = common.process_cpu_seconds(server.process.pid)
+            if which == "floor":
+                result = initial_cycle.Floor(server).run("bulk", payloads)
+            else:
+                result = initial_cycle.run_engine(args, server, "bulk")
+            result["server_cpu"] = common.process_cpu_seconds(server.process.pid) - server_cpu
+            result["load_before"], result["load_after"] = load_before, load()
+            row[which] = result
+        requests_sent = result.get("requests") if which == "floor" else result["request_total"]
+        common.log(
+            f"   0 ms Bulk {which:6} {result['wall']:7.2f} s ({requests_sent} requests, client "
+            f"CPU {result['client_cpu']:.1f} s, server CPU {result['server_cpu']:.1f} s"
+            + (f", peak RSS {result['peak_rss_mb'] or 0:.0f} MB" if which == "engine" else "")
+            + f", load {load_before:.2f}→{result['load_after']:.2f})"
+        )
+    row["ratio"] = row["engine"]["wall"] / row["floor"]["wall"]
+    return row
+
+
 def summary(result: dict[str, Any]) -> str:
     lines = [
         f"Far target: {result['users']} users + {result['groups']} groups, Bulk off, "
@@ -282,8 +333,13 @@ def summary(result: dict[str, Any]) -> str:
     for row in result["rows"]:
         floor, engine = row["floor"], row["engine"]
         counters = engine["counters"]
+        what = f"{row['latency_ms']:g} ms"
+        if row.get("bulk"):
+            what += ", Bulk (floor: Bulk)"
+        elif row.get("in_flight") == 1:
+            what += ", one at a time (floor: 1 connection)"
         lines.append(
-            f"| {row['latency_ms']} ms | {floor['wall']:.1f} ({floor['load_before']:.1f}) "
+            f"| {what} | {floor['wall']:.1f} ({floor['load_before']:.1f}) "
             f"| {engine['wall']:.1f} ({engine['load_before']:.1f}) | {row['ratio']:.2f} "
             f"| {engine['request_total'] / engine['wall']:.0f} "
             f"| {counters.get('requests_concurrency_highest')} "
@@ -300,6 +356,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--latency", type=lambda s: [float(x) for x in s.split(",")], default=[50.0, 150.0]
     )
     parser.add_argument("--in-flight", type=int, default=16)
+    parser.add_argument(
+        "--one-by-one-latency",
+        type=float,
+        default=None,
+        help="also the engine with 1 in flight against a 1-connection floor, at this latency",
+    )
+    parser.add_argument(
+        "--bulk", action="store_true", help="also 0 ms with Bulk against the Bulk floor"
+    )
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--no-verify", action="store_true")
     parser.add_argument("--json", help="write the results there (default var/bench/…)")

@@ -1,7 +1,7 @@
 """Benchmark: an initial cycle of N users and M groups into scim2-server, against the floor (DESIGN §8).
 
     .venv/bin/python bench/initial_cycle.py [--users 10000] [--groups 100]
-        [--database sqlite|postgres] [--repeat 2] [--modes single,bulk] [--profile]
+        [--database sqlite|postgres] [--repeat 2] [--modes single,bulk,bulk2] [--profile]
 
 For each mode, in the same run and each on a fresh scim2-server (it keeps everything in memory):
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import sys
 import time
@@ -42,6 +43,9 @@ BULK_OPERATIONS = 1000
 MEMBERS_PER_PATCH = 500  # what the engine sends (engine.memberships.MEMBERS_PER_REQUEST)
 HTTP_TIMEOUT = (5.0, 120.0)
 RUN_TIMEOUT = 1800  # seconds, one measured run
+# single: one request per object; bulk: Bulk as the engine sends it (one Bulk request in flight);
+# bulk2: Bulk with two Bulk requests in flight (issue 16 measured both; the engine sends one).
+MODES = ("single", "bulk", "bulk2")
 
 
 # -- the same creates the engine sends ----------------------------------------------------------
@@ -245,6 +249,14 @@ def child(args: argparse.Namespace) -> None:
     from provisioning.models import Application, ProvisionedObject, ProvisioningLogEntry, SyncCycle
 
     credentials = {"tenant_url": args.url, "secret_token": args.token}
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # to compare: the engine's Bulk GIL interval
+        from provisioning.engine import cycle as bulk_cycle
+
+        bulk_cycle.BULK_SWITCH_INTERVAL = float(os.environ["BENCH_SWITCH_INTERVAL"])
+    if args.mode == "bulk2":
+        from provisioning.engine import cycle as engine_cycle
+
+        engine_cycle.BULK_REQUESTS_IN_FLIGHT = 2
     job = Application.objects.get(name=APP_NAME).provisioning_job
     # A fresh start for this target: no links, logs or cycles from an earlier run.
     ProvisionedObject.objects.filter(job=job).delete()
@@ -336,6 +348,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         APP_NAME, group_ids, {"tenant_url": "http://127.0.0.1:9/v2", "secret_token": "unset"}
     )
     payloads = engine_payloads(application)
+    if args.in_flight:
+        job = application.provisioning_job
+        type(job).objects.filter(pk=job.pk).update(max_requests_in_flight=args.in_flight)
     common.log(
         f"payloads: {len(payloads['users'])} users, {len(payloads['groups'])} groups, "
         f"{sum(len(m) for m in payloads['members'].values())} memberships"
@@ -432,9 +447,10 @@ def summary(result: dict[str, Any]) -> str:
         )
     for mode in sorted({row["mode"] for row in result["runs"]}):
         ratios = [row["ratio"] for row in result["runs"] if row["mode"] == mode]
+        goal = 1.3 if mode == "single" else 1.2  # Bulk: ≤ 1.2× (issue 16)
         lines.append(
             f"{mode}: median engine/floor {statistics.median(ratios):.2f} "
-            f"(goal ≤ 1.3: {'met' if statistics.median(ratios) <= 1.3 else 'MISSED'})"
+            f"(goal ≤ {goal}: {'met' if statistics.median(ratios) <= goal else 'MISSED'})"
         )
     return "\n".join(lines)
 
@@ -446,7 +462,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--repeat", type=int, default=1, help="repetitions of each mode")
     parser.add_argument(
-        "--modes", type=lambda s: s.split(","), default=["single", "bulk"], help="single,bulk"
+        "--modes",
+        type=lambda s: s.split(","),
+        default=["single", "bulk"],
+        help="single,bulk,bulk2 (bulk2: Bulk with two Bulk requests in flight instead of one)",
+    )
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=None,
+        help="the job's Maximum requests in flight (default: the job's default, 8); "
+        "--modes single --in-flight 1 is the engine one request at a time",
     )
     parser.add_argument("--profile", action="store_true", help="also one cProfiled engine run")
     parser.add_argument("--no-verify", action="store_true", help="skip the target comparison")
@@ -460,8 +486,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--profile-path", dest="profile_path", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if any(mode not in ("single", "bulk") for mode in args.modes):
-        parser.error("--modes takes single, bulk or single,bulk")
+    if any(mode not in MODES for mode in args.modes):
+        parser.error("--modes takes single, bulk, bulk2 (comma-separated)")
     return args
 
 

@@ -23,6 +23,7 @@ from ..choices import (
     ProvisioningScope,
     QuarantineReason,
 )
+from ..engine.inflight import MAX_REQUESTS_IN_FLIGHT
 from ..gallery import all_templates
 from ..models import (
     Application,
@@ -34,6 +35,12 @@ from ..models import (
     GroupMembership,
     ProvisioningLogEntry,
     SyncCycle,
+)
+
+# The job's requests in flight (issue 16); the Provisioning tab's help text, as translated there.
+IN_FLIGHT_HELP = _(
+    "At most this many requests are sent to the target at once (1–64). The engine starts "
+    "lower, grows while the target answers fast, and halves on throttling or timeouts."
 )
 
 
@@ -256,6 +263,9 @@ class ProvisioningSettingsValuesSerializer(serializers.Serializer):
     prevent_accidental_deletion = serializers.BooleanField()
     deletion_threshold = serializers.IntegerField()
     interval_minutes = serializers.IntegerField()
+    max_requests_in_flight = serializers.IntegerField(
+        min_value=1, max_value=MAX_REQUESTS_IN_FLIGHT, help_text=IN_FLIGHT_HELP
+    )
 
 
 class ProvisioningJobSerializer(serializers.Serializer):
@@ -289,6 +299,7 @@ class ProvisioningJobSerializer(serializers.Serializer):
             "prevent_accidental_deletion": job.prevent_accidental_deletion,
             "deletion_threshold": job.deletion_threshold,
             "interval_minutes": job.interval_minutes,
+            "max_requests_in_flight": job.max_requests_in_flight,
         }
 
     @extend_schema_field(CredentialStatusSerializer(many=True))
@@ -336,6 +347,9 @@ class ProvisioningSettingsUpdateSerializer(RejectUnknownFields, serializers.Seri
     prevent_accidental_deletion = serializers.BooleanField(required=False)
     deletion_threshold = serializers.IntegerField(required=False, min_value=1)
     interval_minutes = serializers.IntegerField(required=False, min_value=1)
+    max_requests_in_flight = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_REQUESTS_IN_FLIGHT, help_text=IN_FLIGHT_HELP
+    )
 
 
 class CredentialsInputSerializer(RejectUnknownFields, serializers.Serializer):

@@ -60,6 +60,8 @@ class BulkOperation:
     ``data`` is the engine's flat attribute dict: the attributes to create (POST),
     the full representation (PUT) or the changes (PATCH); ``None`` for DELETE.
     ``bulk_id`` is how the caller finds the matching :class:`BulkResult`.
+    ``members_added`` (PATCH of a group only): member target ids to add, instead of ``data``
+    (a group's member changes sent in Bulk, issue 16).
     """
 
     method: str
@@ -67,6 +69,7 @@ class BulkOperation:
     bulk_id: str
     target_id: str | None = None
     data: dict[str, Any] | None = None
+    members_added: list[str] | None = None
 
 
 @dataclass
@@ -226,6 +229,9 @@ class Connector(abc.ABC):
             if method in ("PATCH", "PUT"):
                 if operation.target_id is None:
                     raise ValueError("PATCH/PUT bulk operations need a target_id")
+                if operation.members_added is not None:
+                    self.add_members(operation.target_id, operation.members_added)
+                    return BulkResult(operation.bulk_id, 204, operation.target_id)
                 data = operation.data or {}
                 full = data if method == "PUT" else None
                 resource = self.update(operation.object_type, operation.target_id, data, full)

@@ -294,6 +294,11 @@ class GoToMeetingConnector(Connector):
     """
 
     kind = "gotomeeting"
+    # Requests in flight (issue 16): the token, the account and licence keys are cached under
+    # ``_lock``; everything else is per call. The job's rate limit (10 per second, GoTo sends
+    # no Retry-After) is one thread-safe limiter shared by every thread, so many requests in
+    # flight keep the rate at the limit when GoTo is far away, never above it.
+    concurrent_requests = True
 
     def __init__(
         self,
@@ -1237,6 +1242,13 @@ def store_rotated_refresh_token(old: str, new: str) -> None:
         replace_refresh_token(old, new)
     except Exception:  # never break a cycle over bookkeeping
         logger.exception("Could not store the refresh token GoTo issued")
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            # A request thread of the job's pool (requests in flight, issue 16) renewed the
+            # token: its own database connection is not left open behind it.
+            from django.db import connections
+
+            connections.close_all()
 
 
 def build_gotomeeting_connector(

@@ -940,7 +940,18 @@ class ScimConnector(Connector):
         if not operation.target_id:
             raise ValueError(f"{method} needs a target_id")
         wire["path"] = f"/{endpoint}/{quote(operation.target_id, safe='')}"
-        if method == "PATCH":
+        if method == "PATCH" and operation.members_added is not None:
+            wire["data"] = {
+                "schemas": [scim_paths.PATCH_OP_SCHEMA],
+                "Operations": [
+                    {
+                        "op": "add",
+                        "path": "members",
+                        "value": [{"value": i} for i in dict.fromkeys(operation.members_added)],
+                    }
+                ],
+            }
+        elif method == "PATCH":
             wire["data"] = {
                 "schemas": [scim_paths.PATCH_OP_SCHEMA],
                 "Operations": scim_paths.to_patch_operations(operation.data or {}),

@@ -72,7 +72,8 @@ Use it as a context manager (``with start_fake_goto() as fake: …``) and script
 ``fake.fail_next(503)``, ``fake.drop_next()``, ``fake.delay_next(2)``, ``fake.revoke_tokens()``,
 ``fake.revoke_refresh_tokens()``, ``fake.rotate_refresh_token_next()``,
 ``fake.add_personal_access_token(email)``, ``fake.register_redirect_uri(uri)``,
-``fake.rate_limit = 10``, ``fake.retry_after = 2``; read it: ``fake.users()``,
+``fake.rate_limit = 10``, ``fake.retry_after = 2``, ``fake.latency = 0.2`` (seconds before every
+answer); read it: ``fake.users()``,
 ``fake.user_by_email(…)``, ``fake.count(…)``, ``fake.grants``, ``fake.throttled``,
 ``fake.welcome_emails``, ``fake.user_queries``, ``fake.peak_requests_per_second()``.
 A :class:`VirtualClock` shared with the connector makes expiry and rate limits deterministic.
@@ -319,6 +320,7 @@ class FakeGoTo:
         retry_after: float | None = None,
         redirect_uris: tuple[str, ...] = (),
         access_token_value: str | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -335,6 +337,8 @@ class FakeGoTo:
         # The access token to issue instead of a random one: tests point a SCIM server that
         # accepts one fixed bearer token (the *GoTo* gallery app's target) at this fake.
         self.access_token_value = access_token_value
+        # Seconds added before every answer: GoTo is far away (a real round trip is 50-300 ms).
+        self.latency = latency
         # The query strings of the user lists received (paging and filter shapes, for tests).
         self.user_queries: list[dict[str, list[str]]] = []
         self.accounts: dict[str, FakeAccount] = {}
@@ -1040,6 +1044,8 @@ class _Handler(BaseHTTPRequestHandler):
             reply = _Reply(fault.status, fault.body, dict(fault.headers))
         else:
             reply = fake.handle(self.command, parts.path, parts.query, self.headers, body)
+        if fake.latency > 0:
+            fake._stopping.wait(min(fake.latency, MAX_DELAY))
         fake._record(at, self.command, parts.path, reply.status)
         content = reply.content()
         self.send_response(reply.status)

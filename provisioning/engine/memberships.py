@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from ..choices import LinkState, LogAction, LogStatus, ObjectType
+from ..connectors.base import BulkOperation
 from ..connectors.errors import ConnectorError
 from ..log_text import gettext as _  # step texts translated when read
 from ..models import GroupMembership, ProvisionedObject
@@ -90,8 +91,24 @@ def sync_memberships(ctx: CycleContext, group_ids: list[uuid.UUID]) -> None:
         # at a time); the groups' calls are sent concurrently (issue 16), the outcomes recorded
         # here, in order.
         sending = [d for d in decisions if d.to_add or d.to_remove]
-        outcomes = ctx.requests.run_all([partial(_send, ctx, d) for d in sending])
-        errors = {id(d): error for d, (_result, error) in zip(sending, outcomes, strict=True)}
+        errors: dict[int, BaseException] = {}
+        if ctx.capabilities.bulk and ctx.capabilities.patch:
+            # Bulk (issue 16): every group's additions in Bulk requests (PATCH add, which a
+            # target may apply twice without harm); removals after, as their own requests
+            # (the removal form the target accepts is learnt request by request).
+            errors = _add_in_bulk(ctx, [d for d in sending if d.to_add])
+            removing = [d for d in sending if d.to_remove and id(d) not in errors]
+            outcomes = ctx.requests.run_all(
+                [partial(_send, ctx, d, additions=False) for d in removing]
+            )
+        else:
+            removing = sending
+            outcomes = ctx.requests.run_all([partial(_send, ctx, d) for d in removing])
+        errors.update(
+            (id(d), error)
+            for d, (_result, error) in zip(removing, outcomes, strict=True)
+            if error is not None
+        )
         stop: ConnectorError | None = None
         for decision in decisions:
             error = errors.get(id(decision))
@@ -198,13 +215,43 @@ def _decide(
     )
 
 
-def _send(ctx: CycleContext, decision: _GroupDecision) -> None:
+def _send(ctx: CycleContext, decision: _GroupDecision, *, additions: bool = True) -> None:
     """The group's member requests (a worker thread: connector calls only, no database)."""
     target_id = decision.link.target_id
-    for batch in chunked(decision.to_add, MEMBERS_PER_REQUEST):
+    for batch in chunked(decision.to_add if additions else [], MEMBERS_PER_REQUEST):
         ctx.connector.add_members(target_id, batch)
     for batch in chunked(decision.to_remove, MEMBERS_PER_REQUEST):
         ctx.connector.remove_members(target_id, batch)
+
+
+def _add_in_bulk(ctx: CycleContext, decisions: list[_GroupDecision]) -> dict[int, BaseException]:
+    """Send the groups' additions as Bulk PATCH operations; the error of each group that got
+    one (by ``id`` of its decision). A lost answer is an error like any other: the group's
+    members are read from the target again before the next change (nothing is resent blind)."""
+    operations: list[BulkOperation] = []
+    owner: dict[str, _GroupDecision] = {}
+    for decision in decisions:
+        for batch in chunked(decision.to_add, MEMBERS_PER_REQUEST):
+            operation = BulkOperation(
+                "PATCH",
+                ObjectType.GROUP,
+                f"m{len(operations)}",
+                decision.link.target_id,
+                members_added=batch,
+            )
+            operations.append(operation)
+            owner[operation.bulk_id] = decision
+    if not operations:
+        return {}
+    errors: dict[int, BaseException] = {}
+    try:
+        results = ctx.connector.bulk(operations)
+    except ConnectorError as error:  # stops the job: what each group got is unknown
+        return {id(d): error for d in decisions}
+    for result in results:
+        if result.error is not None:
+            errors.setdefault(id(owner[result.bulk_id]), result.error)
+    return errors
 
 
 def _record(ctx: CycleContext, decision: _GroupDecision, error: ConnectorError | None) -> bool:

@@ -1,5 +1,6 @@
 """The one place that redacts secrets from anything shown, logged, mailed or audited."""
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -22,18 +23,29 @@ ALWAYS_SECRET_KEYS = frozenset(
 
 
 def secret_key_checker(extra_secret_keys: Iterable[str] = ()) -> Callable[[str], bool]:
-    """A fast ``is_secret_key`` for many keys with the same extra secret names."""
-    extra = frozenset(k.lower() for k in extra_secret_keys)
+    """A fast ``is_secret_key`` for many keys with the same extra secret names (one checker
+    per set of names, kept: a cycle asks about the same few attribute paths for every object)."""
+    return _checker(frozenset(k.lower() for k in extra_secret_keys))
+
+
+@functools.lru_cache(maxsize=256)
+def _checker(extra: frozenset[str]) -> Callable[[str], bool]:
+    known: dict[str, bool] = {}
 
     def check(key: str) -> bool:
-        lowered = key.lower()
-        return (
-            lowered in ALWAYS_SECRET_KEYS
-            or lowered in extra
-            or "password" in lowered
-            or "secret" in lowered
-            or lowered.endswith("token")
-        )
+        answer = known.get(key)
+        if answer is None:
+            lowered = key.lower()
+            answer = (
+                lowered in ALWAYS_SECRET_KEYS
+                or lowered in extra
+                or "password" in lowered
+                or "secret" in lowered
+                or lowered.endswith("token")
+            )
+            if len(known) < 4096:
+                known[key] = answer
+        return answer
 
     return check
 

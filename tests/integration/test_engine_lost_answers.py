@@ -191,3 +191,48 @@ def test_a_group_renamed_after_its_create_went_unanswered_is_found_by_externalid
     groups = scim.all_resources("Groups")
     assert [g["displayName"] for g in groups] == ["After"]
     assert ProvisionedObject.objects.get(source_id=group.pk).target_id == groups[0]["id"]
+
+
+@pytest.mark.parametrize("answer", ["502", "dropped"])
+def test_member_additions_go_in_bulk_and_a_lost_answer_is_read_back_not_resent(
+    app, scim, connector, fault_proxy, requests_seen, answer
+):
+    """Issue 16: with Bulk, every group's member additions are PATCH operations of Bulk requests
+    (no PATCH /Groups of their own). When that Bulk request's answer is lost, the groups are
+    failed and their members read back from the target by the next cycle, which sends only
+    what is missing — here nothing, since the target had applied it."""
+    people = small_directory(app, users=9)
+    fault_proxy.inject(
+        Fault.lost_answer(502) if answer == "502" else Fault.dropped_answer(),
+        method="POST",
+        path="/Bulk",
+        body='"path": "members"',
+    )
+    first = cycle(app, connector(fault_proxy.url), initial=True)
+    assert first.state == CycleState.COMPLETED_WITH_FAILURES, first.error
+    member_bulks = [
+        r
+        for r in requests_seen.sent
+        if r[0] == "POST"
+        and r[1].endswith("/Bulk")
+        and any(op["method"] == "PATCH" for op in r[2]["Operations"])
+    ]
+    assert len(member_bulks) == 1  # one Bulk request, never resent
+    assert {op["path"].split("/")[1] for op in member_bulks[0][2]["Operations"]} == {"Groups"}
+    assert len(member_bulks[0][2]["Operations"]) == len(GROUP_NAMES)
+    assert not [r for r in requests_seen.sent if r[0] == "PATCH"]
+    failed = ProvisioningLogEntry.objects.filter(
+        cycle_id=first.pk, object_type=ObjectType.GROUP, action="Update", status="Failure"
+    )
+    assert failed.count() == len(GROUP_NAMES)
+    assert_converged(scim, people)  # the target applied it: the answer only was lost
+
+    requests_seen.clear()
+    # A full cycle (the failed groups are in escrow for a few minutes).
+    second = cycle(app, connector(fault_proxy.url), initial=True)
+    assert second.state == CycleState.SUCCEEDED, second.error
+    reads = [r for r in requests_seen.sent if r[0] == "GET" and "/Groups/" in r[1]]
+    assert len(reads) == len(GROUP_NAMES)  # each group's members read back
+    assert not requests_seen.writes()  # nothing was missing: nothing sent again
+    assert_converged(scim, people)
+    assert_no_duplicates(scim)

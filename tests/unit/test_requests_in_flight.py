@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.urls import reverse
 
-from provisioning.choices import CycleKind, CycleState
+from provisioning.choices import AuditActivity, CycleKind, CycleState
 from provisioning.connectors.flow import AdaptiveConcurrency
 from provisioning.connectors.http import RateLimiter
-from provisioning.models import ProvisioningJob, SyncCycle
+from provisioning.models import AuditEvent, ProvisioningJob, SyncCycle
 from tests.unit.test_views_provisioning import admin, app, form_data, url  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,12 @@ def test_the_provisioning_tab_shows_and_saves_the_requests_in_flight(admin, clie
     )
     assert response.status_code == 302
     assert ProvisioningJob.objects.get(pk=app.provisioning_job.pk).max_requests_in_flight == 32
+    # Audited as every setting of the tab: before and after.
+    event = AuditEvent.objects.filter(activity=AuditActivity.UPDATE_SETTINGS).latest("created_at")
+    assert (event.before["max_requests_in_flight"], event.after["max_requests_in_flight"]) == (
+        8,
+        32,
+    )
     # Left out (an older client), the job keeps its value.
     client.post(url(app), form_data(interval_minutes="30"))
     assert ProvisioningJob.objects.get(pk=app.provisioning_job.pk).max_requests_in_flight == 32
