@@ -29,6 +29,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import random
 import socket
 import ssl
@@ -36,8 +37,8 @@ import sys
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -45,7 +46,12 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from provisioning.security.outbound import GuardedAdapter, read_capped, reply_excerpt
+from provisioning.security.outbound import (
+    GuardedAdapter,
+    on_request_sent,
+    read_capped,
+    reply_excerpt,
+)
 from provisioning.security.redaction import REDACTED, is_secret_key
 
 from .base import RecordedRequest
@@ -70,10 +76,13 @@ NOT_SENT_CODES = frozenset({"ConnectionRefused", "DnsFailure"})
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 507, 509, 520, 522, 524})
 DEFAULT_TIMEOUT = (5.0, 30.0)
 RATE_WINDOW = 1.0  # seconds: the window no more than the rate may be granted in
-# The target counts arrivals, not grants: between a grant and the request's arrival lie a few
-# milliseconds that vary (thread scheduling, with requests in flight; measured up to ~20 ms on a
-# loaded 2-core machine), so the grants of one window are kept this much longer (5 % of rate).
+# The target counts arrivals: a place in the window is kept this much longer than a second after
+# its request went out (RateLimiter.slot) or was granted (RateLimiter.acquire), for the way to
+# the target, whose time varies between requests.
 RATE_MARGIN = 0.05
+# A place held until the answer (RateLimiter.slot) is certain to cover the arrival; this is only
+# for the target's own clock and counting granularity.
+RATE_HOLD_MARGIN = 0.01
 
 
 def default_user_agent() -> str:
@@ -159,10 +168,13 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
 
 
 class RateLimiter:
-    """A thread-safe token bucket; ``requests_per_second=None`` means unlimited.
+    """A thread-safe token bucket and window; ``requests_per_second=None`` means unlimited.
 
-    Each caller reserves a token under the lock and sleeps outside it, so
-    concurrent callers queue up at the configured spacing.
+    Each caller reserves a token under the lock and sleeps outside it, so concurrent callers
+    queue up at the configured spacing. On top of the bucket, no more than the rate of places
+    are live in any window: :meth:`acquire` keeps a grant's place for one window (and
+    RATE_MARGIN); :meth:`slot`, which the HTTP client uses, keeps it from the grant until the
+    answer is in and one window after that.
     """
 
     def __init__(
@@ -179,16 +191,48 @@ class RateLimiter:
         self.burst = max(1, burst)
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._lock = threading.Condition(threading.Lock())
         self._tokens = float(self.burst)
         self._updated = clock()
-        self._granted: deque[float] = deque()
+        self._places: list[list[float]] = []  # [expires]; math.inf while its request is out
 
     def acquire(self) -> float:
         """Wait for a token; return how long this caller waited (seconds)."""
+        return self._take(hold=False)[0]
+
+    @contextmanager
+    def slot(self) -> Iterator[Callable[[], None]]:
+        """Wait for a token and hold its place in the window while the request is out.
+
+        The target counts arrivals. A grant may wait for its thread to be scheduled (on a
+        loaded machine, longer than any fixed margin), so the place's window is counted from
+        the moment the request was written — the caller reports it by calling the yielded
+        function — plus RATE_MARGIN for the way there. A request never reported as written
+        keeps its place until the answer is in and one window after that: an arrival lies
+        between the grant and the answer, so rate + 1 arrivals can never share a window.
+        """
+        _waited, place = self._take(hold=True)
+
+        def sent() -> None:
+            if place is not None:
+                with self._lock:
+                    if place[0] == math.inf:
+                        place[0] = self._clock() + RATE_WINDOW + RATE_MARGIN
+                        self._lock.notify_all()
+
+        try:
+            yield sent
+        finally:
+            if place is not None:
+                with self._lock:
+                    if place[0] == math.inf:
+                        place[0] = self._clock() + RATE_WINDOW + RATE_HOLD_MARGIN
+                    self._lock.notify_all()
+
+    def _take(self, *, hold: bool) -> tuple[float, list[float] | None]:
         rate = self.requests_per_second
         if rate is None:
-            return 0.0
+            return 0.0, None
         with self._lock:
             now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._updated) * rate)
@@ -200,22 +244,28 @@ class RateLimiter:
             self._sleep(wait)
         per_window = int(rate)
         if per_window < 1:
-            return wait
+            return wait, None
         # Requests in flight (issue 16): a sleep that overshot, then a grant on time, must not
-        # put rate + 1 requests in one second. The grants actually made are kept for one
-        # second (and RATE_MARGIN, for the way to the target).
-        window = RATE_WINDOW + RATE_MARGIN
-        with self._lock:
-            now = max(self._clock(), scheduled)  # a sleep may overshoot, never undershoot
-            while self._granted and self._granted[0] <= now - window:
-                self._granted.popleft()
-            extra = 0.0
-            if len(self._granted) >= per_window:
-                extra = max(0.0, self._granted[-per_window] + window - now)
-            self._granted.append(now + extra)
-        if extra > 0:
-            self._sleep(extra)
-        return wait + extra
+        # put rate + 1 requests in one window. A place is reserved at once for the moment the
+        # window has room (places out with their requests have no end yet: then wait for one).
+        extra = 0.0
+        while True:
+            with self._lock:
+                now = max(self._clock(), scheduled)  # a sleep may overshoot, never undershoot
+                self._places = [p for p in self._places if p[0] > now]
+                ends = sorted(p[0] for p in self._places)
+                start = now if len(ends) < per_window else ends[len(ends) - per_window]
+                if start == math.inf:  # every place it needs is out with its request
+                    waiting = time.monotonic()
+                    self._lock.wait(timeout=1.0)
+                    extra += time.monotonic() - waiting
+                    continue
+                place = [math.inf if hold else start + RATE_WINDOW + RATE_MARGIN]
+                self._places.append(place)
+            if start > now:
+                self._sleep(start - now)
+                extra += start - now
+            return wait + extra, place
 
 
 @dataclass
@@ -430,17 +480,19 @@ class HttpClient:
             status: int | None = None
             response = failure = None
             try:
-                if self.rate_limiter is not None:
-                    self.rate_limiter.acquire()
-                response, failure = self._attempt(
-                    method,
-                    url,
-                    params,
-                    body,
-                    request_headers,
-                    timeout or self.timeout,
-                    recorded,
-                )
+                with (
+                    self.rate_limiter.slot() if self.rate_limiter else nullcontext(None) as sent,
+                    on_request_sent(sent) if sent else nullcontext(),
+                ):
+                    response, failure = self._attempt(
+                        method,
+                        url,
+                        params,
+                        body,
+                        request_headers,
+                        timeout or self.timeout,
+                        recorded,
+                    )
             except ConnectorError as error:
                 status = error.http_status
                 raise

@@ -24,7 +24,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from requests.adapters import HTTPAdapter
@@ -121,9 +123,34 @@ def outbound_refusal(url: str) -> str | None:
     return None
 
 
+_sent = threading.local()
+
+
+@contextmanager
+def on_request_sent(callback: Callable[[], None]) -> Iterator[None]:
+    """Call ``callback`` in this thread right after a request has been written to its socket.
+
+    The rate limiter (issue 16) counts a request's place in the window from the moment it
+    went out, which is only known here: a grant may wait for the thread to be scheduled.
+    """
+    previous = getattr(_sent, "callback", None)
+    _sent.callback = callback
+    try:
+        yield
+    finally:
+        _sent.callback = previous
+
+
 class _GuardedConnectionMixin:
     """``_new_conn`` of urllib3 2 (``create_connection``), connecting only to addresses the
-    policy allowed — the very addresses it resolved and checked."""
+    policy allowed — the very addresses it resolved and checked; and the signal of
+    :func:`on_request_sent` once a request is written."""
+
+    def request(self, *args, **kwargs):
+        super().request(*args, **kwargs)
+        callback = getattr(_sent, "callback", None)
+        if callback is not None:
+            callback()
 
     def _new_conn(self) -> socket.socket:
         host = self._dns_host.strip("[]")

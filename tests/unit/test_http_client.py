@@ -20,6 +20,7 @@ from provisioning.connectors.errors import (
 )
 from provisioning.connectors.http import (
     RATE_MARGIN,
+    RATE_WINDOW,
     HttpClient,
     RateLimiter,
     RetryPolicy,
@@ -305,6 +306,56 @@ def test_rate_limiter_is_thread_safe():
     for thread in threads:
         thread.join(timeout=5)
     assert sorted(clock.sleeps) == pytest.approx([0.1 * n for n in range(1, 8)])
+
+
+def _most_in_one_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times))
+
+
+def test_a_late_send_keeps_its_place_so_no_window_holds_rate_plus_one_arrivals():
+    """A thread granted first but scheduled late sends after later grants: the window is counted
+    from when each request went out, so the target never counts rate + 1 in a second (issue 16:
+    on a loaded machine the grant-based window let 13 of 10 through)."""
+    import time
+
+    limiter = RateLimiter(4)
+    arrivals: list[float] = []
+    lock = threading.Lock()
+    first_granted = threading.Event()
+
+    def send(delay: float) -> None:
+        with limiter.slot() as sent:
+            first_granted.set()
+            if delay:
+                time.sleep(delay)  # the thread is not scheduled for a while (simulated)
+            sent()
+            with lock:
+                arrivals.append(time.monotonic())
+
+    late = threading.Thread(target=send, args=(0.6,))
+    late.start()
+    assert first_granted.wait(5)
+    others = [threading.Thread(target=send, args=(0.0,)) for _ in range(7)]
+    for thread in others:
+        thread.start()
+    for thread in [late, *others]:
+        thread.join(timeout=20)
+    assert len(arrivals) == 8
+    assert _most_in_one_window(arrivals, 1.0 - 0.02) <= 4
+
+
+def test_a_place_never_reported_sent_is_held_until_the_answer_and_a_window_more():
+    import time
+
+    limiter = RateLimiter(1)
+    with limiter.slot():
+        time.sleep(0.3)  # out with its request, never reported as written
+        answered = time.monotonic()
+    with limiter.slot() as sent:
+        sent()
+        second = time.monotonic()
+    assert second - answered >= RATE_WINDOW
 
 
 def test_unlimited_rate_limiter_never_waits():
