@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from ..choices import CycleKind, CycleState, LinkState, ObjectType
 from ..connectors import build_connector
@@ -26,6 +25,7 @@ from ..connectors.base import Connector, RecordedRequest
 from ..connectors.errors import ConnectorError
 from ..directory.changes import changes_between, current_watermark
 from ..log_text import error_text
+from ..log_text import gettext as _  # cycle errors translated when read
 from ..models import Assignment, GroupMembership, ProvisionedObject, ProvisioningJob, SyncCycle
 from .act import ChunkSynchronizer, PreparedChunk, StopCycle, execute_removals
 from .context import CycleContext, load_mapping_rules

@@ -24,12 +24,12 @@ from itertools import islice
 from typing import Any
 
 from django.db.models import Q
-from django.utils.translation import gettext as _
 
 from ..choices import LinkState, ObjectType
 from ..connectors.base import Connector
 from ..connectors.errors import BadRequestError
 from ..engine.importing import SourceObject, load_groups, load_users
+from ..log_text import gettext as _  # cycle errors translated when read
 from ..models import ProvisionedObject, ProvisioningJob
 
 PAGE_SIZE = 500

@@ -163,3 +163,26 @@ def test_a_cycle_error_and_quarantine_detail_read_in_the_readers_language(
     assert html.escape(chinese) in page or chinese in page
     with translation.override("en"):
         assert cycle.error_text == cycle.error
+
+
+def test_engine_and_listing_errors_keep_their_message_to_translate():
+    """The lease-lost error and the reconcile listing's paging errors are stored as messages, so
+    a cycle that ended with one reads in the reader's language (they were English for all)."""
+    from provisioning.connectors.errors import BadRequestError
+    from provisioning.engine.cycle import LeaseLost
+    from provisioning.engine.cycle import _ as engine_gettext
+    from provisioning.log_text import error_text
+    from provisioning.reconcile.reader import _ as reader_gettext
+
+    with translation.override("en"):
+        lost = LeaseLost(engine_gettext("The job's lease was lost; another worker took over."))
+        paging = BadRequestError(
+            reader_gettext("Listing stopped after too many pages."), code="PagingLimit"
+        )
+    for error in (lost, paging):
+        stored, message = error_text(error)
+        assert message is not None, stored
+        with translation.override("zh-hant"):
+            chinese = render(message)
+        assert re.search(r"[\u4e00-\u9fff]", chinese), chinese
+        assert render(message, translate=False) == stored
