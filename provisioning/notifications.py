@@ -20,7 +20,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .choices import CycleState, LogStatus, QuarantineReason
+from .choices import CycleState, LogAction, LogStatus, QuarantineReason
 from .log_text import render
 from .models import ProvisioningJob, ProvisioningLogEntry, SyncCycle
 from .models.logs import FailureNotice
@@ -111,6 +111,27 @@ def failure_kinds(cycle: SyncCycle, errors: list[dict]) -> set[str]:
     return kinds
 
 
+STATUS_ORDER = (LogStatus.FAILURE, LogStatus.WARNING, LogStatus.SKIPPED, LogStatus.SUCCESS)
+
+
+def _ordered_counts(counters: dict) -> dict[str, dict[str, int]]:
+    """A cycle's counts per action, each action's statuses in one order (failures first, in the
+    recipient's language): with requests in flight the cycle counts them as answers come back,
+    so the order they were first met in changes from cycle to cycle."""
+    rank = {status.value: n for n, status in enumerate(STATUS_ORDER)}
+    labels = {status.value: status.label for status in LogStatus}
+    actions = {action.value: action.label for action in LogAction}
+    ordered = {}
+    for action, statuses in counters.items():
+        if not isinstance(statuses, dict) or not statuses:
+            continue
+        keys = sorted(statuses, key=lambda s: (rank.get(s, len(rank)), str(s)))
+        ordered[str(actions.get(action, action))] = {
+            str(labels.get(k, k)): statuses[k] for k in keys
+        }
+    return ordered
+
+
 @in_recipients_language
 def notify_cycle_failures(job: ProvisioningJob, cycle: SyncCycle, *, now=None) -> bool:
     """One digest per cycle with failures; the same kind of failure is mailed once an hour."""
@@ -150,7 +171,7 @@ def notify_cycle_failures(job: ProvisioningJob, cycle: SyncCycle, *, now=None) -
             "failures": failures,
             "job_failed": job_failed,
             "stop_recommendation": _stop_recommendation(cycle),
-            "counters": {k: v for k, v in counters.items() if isinstance(v, dict) and v},
+            "counters": _ordered_counts(counters),
             "errors": errors,
             "new_kinds": sorted(kinds - recent),
             # A cycle stopped before any object has no entry to show: link to what does say

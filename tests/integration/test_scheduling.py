@@ -268,3 +268,19 @@ def test_a_name_stored_with_a_line_break_still_gets_its_e_mail_on_one_subject_li
     [message] = smtp.messages
     assert "\n" not in message["Subject"] and "Guarded Bcc:" in message["Subject"]
     assert message["Bcc"] is None
+
+
+def test_the_digest_counts_read_failures_first_whatever_order_the_answers_came_in():
+    """With requests in flight a cycle meets a success or a failure first at random; the e-mail
+    lists each action's statuses in one order (a CI run met Success before Failure)."""
+    from django.utils import translation
+
+    from provisioning.notifications import _ordered_counts
+
+    counters = {"Create": {"Success": 1, "Failure": 2}, "Update": {}, "requests": 5}
+    with translation.override("en"):
+        assert _ordered_counts(counters) == {"Create": {"Failure": 2, "Success": 1}}
+        assert list(_ordered_counts(counters)["Create"]) == ["Failure", "Success"]
+    with translation.override("zh-hant"):
+        [(action, statuses)] = _ordered_counts(counters).items()
+    assert action != "Create" and "Failure" not in statuses and list(statuses.values()) == [2, 1]
