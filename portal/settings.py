@@ -18,6 +18,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
+
+def secret_env(name: str, default: str = "") -> str:
+    """A secret exactly as set: django-environ reads a value starting with ``$`` as the name of
+    another variable, and Django's own key generator uses ``$`` (1 key in ~50 starts with it)."""
+    return os.environ.get(name, default)
+
+
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -48,7 +55,7 @@ def _generate_fernet_key() -> str:
 
 
 if "SECRET_KEY" in env:
-    SECRET_KEY = env.str("SECRET_KEY")
+    SECRET_KEY = secret_env("SECRET_KEY")
 elif DEBUG:
     SECRET_KEY = _development_secret("secret.key", _generate_django_key)
 else:
@@ -247,12 +254,12 @@ GOTO_OAUTH_AUTHORIZE_URL = env.str(
 )
 GOTO_ADMIN_API_URL = env.str("GOTO_ADMIN_API_URL", default="https://api.getgo.com/admin/rest/v1")
 GOTO_CLIENT_ID = env.str("GOTO_CLIENT_ID", default="")
-GOTO_CLIENT_SECRET = env.str("GOTO_CLIENT_SECRET", default="")
+GOTO_CLIENT_SECRET = secret_env("GOTO_CLIENT_SECRET")
 GOTO_REQUESTS_PER_SECOND = env.float("GOTO_REQUESTS_PER_SECOND", default=10.0)
 
 # The local demo target that `make run` starts (scim2-server) and `seed_demo` points at.
 DEMO_SCIM_URL = env.str("DEMO_SCIM_URL", default="http://127.0.0.1:8081/v2")
-DEMO_SCIM_TOKEN = env.str("DEMO_SCIM_TOKEN", default="demo-scim-token")
+DEMO_SCIM_TOKEN = secret_env("DEMO_SCIM_TOKEN", "demo-scim-token")
 
 LOGGING = {
     "version": 1,
@@ -273,8 +280,8 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 
 # Logins that `seed_demo` creates for a development portal (never with DEBUG off unless forced).
-DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="admin-demo-password")
-DEMO_AUDITOR_PASSWORD = env.str("DEMO_AUDITOR_PASSWORD", default="auditor-demo-password")
+DEMO_ADMIN_PASSWORD = secret_env("DEMO_ADMIN_PASSWORD", "admin-demo-password")
+DEMO_AUDITOR_PASSWORD = secret_env("DEMO_AUDITOR_PASSWORD", "auditor-demo-password")
 
 # -- Security hardening (issue 12) ---------------------------------------------------------------
 # Outbound requests to targets (provisioning/security/outbound.py): only public addresses, plus
@@ -369,7 +376,7 @@ if env.str("SECURE_PROXY_SSL_HEADER", default=""):
 # OIDC_AUDITOR_GROUPS → Auditors, neither → no access. Local accounts keep working.
 OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
-OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_RP_CLIENT_SECRET = secret_env("OIDC_RP_CLIENT_SECRET")
 OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
 OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
 OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
