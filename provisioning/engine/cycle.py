@@ -223,7 +223,6 @@ def _run(
                 on_request=on_request,
             )
         connector.begin_cycle()
-        connector.apply_learnt(target_learnt(job))
         pool = RequestPool(job.max_requests_in_flight, connector)
         recorder.requests_snapshot = pool.snapshot
         ctx = CycleContext(
@@ -239,8 +238,7 @@ def _run(
             on_demand=on_demand,
             requests=pool,
         )
-        for object_type in (ObjectType.USER, ObjectType.GROUP):
-            ctx.known_unsupported[object_type] = set(unsupported_attributes(job, object_type))
+        apply_target_learnt(ctx)
         if kind == CycleKind.INITIAL:
             users, groups = _initial_scope(ctx)
         elif kind == CycleKind.INCREMENTAL:
@@ -290,6 +288,14 @@ def _run(
         if not dry_run:
             after_cycle(job, cycle, held_removals=ctx.held_removals)
     return CycleReport(cycle)
+
+
+def apply_target_learnt(ctx: CycleContext) -> None:
+    """What earlier cycles learnt about the target (member-removal form, attributes it refuses),
+    for every kind of cycle that writes to it: normal cycles and a reconcile's repairs."""
+    ctx.connector.apply_learnt(target_learnt(ctx.job))
+    for object_type in (ObjectType.USER, ObjectType.GROUP):
+        ctx.known_unsupported[object_type] = set(unsupported_attributes(ctx.job, object_type))
 
 
 def _remember(job, connector, ctx, dry_run: bool) -> None:

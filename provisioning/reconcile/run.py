@@ -49,7 +49,13 @@ from ..connectors.base import Connector, RecordedRequest
 from ..connectors.errors import ConnectorError
 from ..engine.act import StopCycle, Work
 from ..engine.context import CycleContext, MappingRules, load_mapping_rules
-from ..engine.cycle import CycleBusy, LeaseLost, lease_owner_name, make_connector
+from ..engine.cycle import (
+    CycleBusy,
+    LeaseLost,
+    apply_target_learnt,
+    lease_owner_name,
+    make_connector,
+)
 from ..engine.evaluate import EvaluationError
 from ..engine.importing import (
     GROUP_SOURCE_FIELDS,
@@ -215,6 +221,8 @@ def _run(
             lease_owner=owner,
             requests=pool,
         )
+        connector.begin_cycle()
+        apply_target_learnt(ctx)
         reconciler = Reconciler(ctx, cycle, page_size=page_size, on_progress=on_progress)
         reconciler.run()
     except (StopCycle, ConnectorError, EvaluationError, LeaseLost) as failure:
