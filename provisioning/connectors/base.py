@@ -12,7 +12,7 @@ target's own id (``target_id``).
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -83,6 +83,20 @@ class BulkResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class CreateStarted:
+    """A create whose first part was done in a batch (:meth:`Connector.create_batch`):
+    ``complete`` does the rest for this one object, with its own requests, and returns its
+    :class:`BulkResult` (per-object errors inside it; errors that stop the job raised)."""
+
+    bulk_id: str
+    complete: Callable[[], BulkResult]
+    # The object's id in the target, already known (GoTo: the added user's key), and what
+    # ``complete`` still applies — for the record when the cycle stops before it runs.
+    target_id: str = ""
+    pending: tuple[str, ...] = ()
 
 
 class Connector(abc.ABC):
@@ -213,6 +227,18 @@ class Connector(abc.ABC):
 
     # Whether the engine may call this connector from several threads at once (issue 16).
     concurrent_requests: bool = False
+
+    # How many creates one request may carry when the target has no Bulk but its API adds a
+    # list of objects at once (GoTo's Admin API, issue 16); 0 or 1: one create per request.
+    create_batch_size: int = 0
+
+    def create_batch(self, operations: list[BulkOperation]) -> list[BulkResult | CreateStarted]:
+        """Start the creates of ``operations`` (POSTs, at most :attr:`create_batch_size`)
+        together. Each answer is either the object's :class:`BulkResult` or a
+        :class:`CreateStarted` whose ``complete`` the caller runs (concurrently with the
+        others) to finish that object. Per-object errors are in the results; errors that stop
+        the job are raised. This default creates each object on its own."""
+        return [self._run_one(operation) for operation in operations]
 
     def use_flow(self, flow: Any) -> None:
         """Share the job's adaptive limit on requests in flight with the HTTP client."""

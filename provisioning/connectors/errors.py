@@ -123,6 +123,31 @@ class BadRequestError(ConnectorError):
     default_code = "BadRequest"
 
 
+class PartlyCreatedError(BadRequestError):
+    """The object was created in the target, but part of it is not applied yet.
+
+    ``created_id`` is the target's id of the object: the engine links it and logs the create
+    as done — so it is never created twice — and logs this error as the failure of the
+    ``unapplied`` attributes, which the escrow retries as an update. ``recommendation`` says
+    what to do. (GoTo: the user was added, its licence refused; or the cycle stopped between
+    a batch of added users and their licences.)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        created_id: str,
+        unapplied: tuple[str, ...],
+        recommendation: str = "",
+        **kwargs,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.created_id = created_id
+        self.unapplied = unapplied
+        self.recommendation = recommendation
+
+
 class CredentialsError(ConnectorError):
     """The target refused our credentials (401/403): stop the job."""
 

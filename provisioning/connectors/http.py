@@ -347,7 +347,7 @@ def describe_connection_error(error: BaseException, url: str) -> tuple[str, str]
     return "ConnectionError", _("Could not connect to %(host)s.") % {"host": where}
 
 
-def _certainly_not_applied(failure: TransientError) -> bool:
+def certainly_not_applied(failure: TransientError) -> bool:
     """True when the failed attempt cannot have changed anything at the target."""
     return (
         failure.code in NOT_SENT_CODES
@@ -520,7 +520,7 @@ class HttpClient:
                 attempt,
                 attempts,
             )
-            if not idempotent and not _certainly_not_applied(failure):
+            if not idempotent and not certainly_not_applied(failure):
                 failure.outcome_unknown = True
                 failure.message = _(
                     "%(message)s The request was not repeated: whether the target applied it "

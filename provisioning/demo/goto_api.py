@@ -69,8 +69,9 @@ cope with anyway):
 - Granting a licence beyond its seats answers 400 ``SEATS_EXCEEDED``.
 
 Use it as a context manager (``with start_fake_goto() as fake: …``) and script it:
-``fake.fail_next(503)``, ``fake.drop_next()``, ``fake.delay_next(2)``, ``fake.revoke_tokens()``,
-``fake.revoke_refresh_tokens()``, ``fake.rotate_refresh_token_next()``,
+``fake.fail_next(503)``, ``fake.drop_next()``, ``fake.lose_answer_next()`` (carried out, then no
+answer), ``fake.delay_next(2)``, ``fake.revoke_tokens()``, ``fake.revoke_refresh_tokens()``,
+``fake.rotate_refresh_token_next()``,
 ``fake.add_personal_access_token(email)``, ``fake.register_redirect_uri(uri)``,
 ``fake.rate_limit = 10``, ``fake.retry_after = 2``, ``fake.latency = 0.2`` (seconds before every
 answer); read it: ``fake.users()``,
@@ -554,6 +555,14 @@ class FakeGoTo:
         """Close the connection of the next matching request(s) without answering."""
         with self._lock:
             self._faults.append(_Fault("drop", 0, None, 0.0, method, path, times))
+
+    def lose_answer_next(
+        self, *, times: int = 1, method: str | None = None, path: str | None = None
+    ) -> None:
+        """Carry out the next matching request(s), then close the connection without answering
+        (the answer lost on its way back: the write happened, the client cannot know)."""
+        with self._lock:
+            self._faults.append(_Fault("lose", 0, None, 0.0, method, path, times))
 
     def delay_next(
         self, seconds: float, *, times: int = 1, method: str | None = None, path: str | None = None
@@ -1040,6 +1049,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "delay":
             fake._stopping.wait(fault.seconds)
             fault = None
+        if fault is not None and fault.kind == "lose":
+            fake.handle(self.command, parts.path, parts.query, self.headers, body)
+            fake._record(at, self.command, parts.path, None)
+            self.close_connection = True
+            return
         if fault is not None:
             reply = _Reply(fault.status, fault.body, dict(fault.headers))
         else:

@@ -15,8 +15,13 @@ from functools import partial
 from typing import Any
 
 from ..choices import LinkState, LogAction, LogStatus, ObjectType
-from ..connectors.base import BulkOperation, BulkResult
-from ..connectors.errors import AlreadyExistsError, ConnectorError, NotFoundError
+from ..connectors.base import BulkOperation, BulkResult, CreateStarted
+from ..connectors.errors import (
+    AlreadyExistsError,
+    ConnectorError,
+    NotFoundError,
+    PartlyCreatedError,
+)
 from ..log_text import gettext as _  # step texts translated when read
 from ..models import ProvisionedObject
 from ..security.redaction import protect_secret_values, secret_key_checker
@@ -78,6 +83,9 @@ class PreparedChunk:
         if not self.operations:
             return [], None
         ctx = self.synchronizer.ctx
+        batch_size = 0 if ctx.capabilities.bulk else int(ctx.connector.create_batch_size or 0)
+        if batch_size > 1:
+            return self._send_with_batched_creates(batch_size)
         if ctx.capabilities.bulk or not ctx.requests.concurrent:
             try:
                 return ctx.connector.bulk(self.operations), None
@@ -89,6 +97,67 @@ class PreparedChunk:
         results = [result for result, error in outcomes if error is None and result is not None]
         stop = next((error for _result, error in outcomes if error is not None), None)
         return results, stop
+
+    def _send_with_batched_creates(
+        self, batch_size: int
+    ) -> tuple[list[BulkResult], BaseException | None]:
+        """A target whose API adds a list of objects in one request (GoTo, issue 16): the
+        creates go in batches of ``batch_size`` beside the updates (one object per call), then
+        what each started create still needs (GoTo: its licence) goes one object per call. A
+        batch's object is in no other call until its batch has answered."""
+        ctx = self.synchronizer.ctx
+        connector = ctx.connector
+        creates = [op for op in self.operations if op.method.upper() == "POST"]
+        others = [op for op in self.operations if op.method.upper() != "POST"]
+        calls = [
+            partial(connector.create_batch, creates[start : start + batch_size])
+            for start in range(0, len(creates), batch_size)
+        ]
+        calls += [partial(connector.run_operation, op) for op in others]
+        results: list[BulkResult] = []
+        started: list[CreateStarted] = []
+        stop: BaseException | None = None
+        for answer, error in ctx.requests.run_all(calls):
+            if error is not None:
+                stop = stop or error
+            for item in answer if isinstance(answer, list) else [answer]:
+                if isinstance(item, CreateStarted):
+                    started.append(item)
+                elif isinstance(item, BulkResult):
+                    results.append(item)
+        outcomes: list[tuple[BulkResult | None, BaseException | None]]
+        if started and stop is None:
+            outcomes = ctx.requests.run_all([item.complete for item in started])
+        else:
+            outcomes = [(None, stop) for _item in started]
+        for item, (result, error) in zip(started, outcomes, strict=True):
+            if error is None and result is not None:
+                results.append(result)
+                continue
+            stop = stop or error
+            if item.target_id and error is not None:
+                # The cycle stops: the object was created but not completed; it is linked (so
+                # never created twice) and completed by a later cycle's update.
+                results.append(
+                    BulkResult(item.bulk_id, 0, item.target_id, error=_not_completed(item, error))
+                )
+        return results, stop
+
+
+def _not_completed(item: CreateStarted, stop: BaseException) -> PartlyCreatedError:
+    """The record of a create the target did part of before the cycle stopped."""
+    reason = stop.message if isinstance(stop, ConnectorError) else str(stop)
+    return PartlyCreatedError(
+        _(
+            "The object was created in the target, but the cycle stopped before the rest of "
+            "its create was sent: %(reason)s"
+        )
+        % {"reason": reason},
+        created_id=item.target_id,
+        unapplied=item.pending,
+        recommendation=_("Nothing to do: the next cycle completes it."),
+        code="CreateNotCompleted",
+    )
 
 
 class ChunkSynchronizer:

@@ -62,6 +62,11 @@ PROGRESS_MIN_CHUNK = 25
 # docs/benchmarks.md: scim2-server serves its connections in threads of one Python process that
 # share its storage lock, so a second request only waits there; no faster, so one.
 BULK_REQUESTS_IN_FLIGHT = 1
+# Chunks sent at once to a target that adds lists of objects (GoTo, issue 16): a chunk's lists
+# and their read-backs are serial round trips before its licences can go, so the next chunk's
+# lists leave while this chunk's licences are still being granted and the target's rate is
+# never left unused between chunks. Requests in flight stay bounded by the job's pool.
+BATCHED_CREATE_CHUNKS_IN_FLIGHT = 2
 # With Bulk, the first chunks grow to the target's maxOperations and the last ones shrink back:
 # the first Bulk request leaves after a small chunk is prepared (not a whole one), and the last
 # chunk recorded after the target's last answer is small (issue 16).
@@ -474,10 +479,13 @@ def _sync_chunks(
     """Synchronize ``ids`` chunk by chunk, the target working on one chunk's requests while the
     next chunk is prepared here (the target's time and ours overlap instead of adding up).
 
-    With Bulk, up to ``BULK_REQUESTS_IN_FLIGHT`` chunks are sent at once: each chunk holds
+    With Bulk, up to ``BULK_REQUESTS_IN_FLIGHT`` chunks are sent at once, and
+    ``BATCHED_CREATE_CHUNKS_IN_FLIGHT`` to a target adding lists of objects: each chunk holds
     other objects (one object is in one chunk), and the outcomes are recorded in order."""
     bulk = ctx.capabilities.bulk
     senders = max(1, BULK_REQUESTS_IN_FLIGHT) if bulk else 1
+    if not bulk and ctx.requests.concurrent and (ctx.connector.create_batch_size or 0) > 1:
+        senders = BATCHED_CREATE_CHUNKS_IN_FLIGHT
     chunks = ramped(ids, chunk_size) if bulk else chunked(ids, chunk_size)
     switch_interval = sys.getswitchinterval()
     if bulk and len(chunks) > 1:
