@@ -11,7 +11,7 @@ the job's *Maximum requests in flight* = ``--in-flight``.
 
 The floor is the rate limit itself: *requests sent / 10* seconds. GoTo's Admin API adds a list
 of users with one ``POST`` (the engine sends up to 100 at once), the connector reads them back
-with one filtered ``GET`` per ~50 addresses (the answer names only key and e-mail, and other
+with one filtered ``GET`` per ~60 addresses (the answer names only key and e-mail, and other
 products' licences must be kept), then grants each user its licence with one ``PUT`` — about
 1.03 requests per new user, plus the sign-in, ``/me``, the licences and the listing. The goal
 (issue 16) is the *users / 10* seconds of one request per user, within 10 %: ``goal_ratio``.
@@ -69,14 +69,36 @@ def serve_fake(seats: int, latency: float) -> None:
                 "users": len(users),
                 "distinct_emails": len(set(emails)),
                 "licensed": sum(1 for u in users if licence in u["licenseKeys"]),
+                # How many whole seconds of the run saw 0, 1, … 10+ requests arrive: where the
+                # rate was left unused.
+                "seconds_by_requests": seconds_by_requests([r.at for r in fake.requests]),
                 "by_method": {
                     method: fake.count(method) for method in ("GET", "POST", "PUT", "DELETE")
                 },
             }
             print(json.dumps(stats), flush=True)
+        elif line.strip().startswith("dump "):
+            # Every request the fake received (arrival, method, path, status), for analysis.
+            path = line.strip()[len("dump ") :]
+            rows = [[r.at, r.method, r.path.rsplit("/", 1)[-1], r.status] for r in fake.requests]
+            Path(path).write_text(json.dumps(rows))
+            print(json.dumps({"dumped": len(rows)}), flush=True)
         elif line.strip() == "stop":
             break
     fake.stop()
+
+
+def seconds_by_requests(times: list[float]) -> dict[int, int]:
+    if not times:
+        return {}
+    start = min(times)
+    counts = [0] * (int(max(times) - start) + 1)
+    for at in times:
+        counts[int(at - start)] += 1
+    histogram: dict[int, int] = {}
+    for count in counts[:-1]:  # the last second is partial
+        histogram[min(count, 10)] = histogram.get(min(count, 10), 0) + 1
+    return dict(sorted(histogram.items()))
 
 
 class FakeProcess:
@@ -96,6 +118,11 @@ class FakeProcess:
         self.process.stdin.write("stats\n")
         self.process.stdin.flush()
         return json.loads(self.process.stdout.readline())
+
+    def dump(self, path: Path) -> None:
+        self.process.stdin.write(f"dump {path}\n")
+        self.process.stdin.flush()
+        self.process.stdout.readline()
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -184,6 +211,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         engine = run_engine(job, fake.url)
         load_after = load()
         stats = fake.stats()
+        if args.dump_requests:
+            fake.dump(Path(args.dump_requests).resolve())
     finally:
         fake.close()
     floor = stats["requests"] / RATE
@@ -208,6 +237,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         f"{engine['wall'] / (args.users / RATE):.3f}× the {args.users / RATE:.0f} s of one "
         "request per user; "
         f"peak {stats['peak_per_second']} requests in one second, {stats['throttled']} throttled; "
+        f"seconds by requests arrived {stats['seconds_by_requests']}; "
         f"users {stats['users']} ({stats['distinct_emails']} distinct, {stats['licensed']} "
         f"licensed); concurrency reached {engine['counters'].get('requests_concurrency_highest')}"
         f", peak in flight {engine['counters'].get('requests_peak_in_flight')}; client CPU "
@@ -225,6 +255,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=100.0, help="ms before every answer")
     parser.add_argument("--in-flight", type=int, default=16)
+    parser.add_argument("--dump-requests", help="write every request the fake received there")
     parser.add_argument("--json", help="write the results there (default var/bench/…)")
     args = parser.parse_args()
     result = measure(args)

@@ -32,7 +32,7 @@ What it speaks, from GoTo's public developer documentation (developer.goto.com; 
   licences of other products and admin roles this connector does not manage are kept.
 - **Creates in lists** (issue 16): the engine hands a chunk's new users to
   :meth:`GoToMeetingConnector.create_batch`, 100 at a time — one ``POST`` of the list, one
-  filtered ``GET`` per ~50 addresses (``(email="…")`` terms joined by ``|``) to read them back,
+  filtered ``GET`` per ~60 addresses (``(email="…")`` terms joined by ``|``) to read them back,
   then one ``PUT`` each for licence and roles: about one request per user at GoTo's 10 per
   second, where one by one (``create``) needs three.
 - **Limits**: 10 requests per second by default. GoTo's rate-limit page does not mention
@@ -143,8 +143,12 @@ NAME_ATTRIBUTES = ("email", "firstName", "lastName")
 MAX_PAGE_SIZE = 100
 # Users added by one POST (its body is a list, issue 16): a body of about 10 KB.
 CREATE_BATCH_SIZE = 100
-# Filter characters of one read-back GET (about 2.5 KB of URL once encoded; servers take 8 KB).
-READ_BACK_FILTER_CHARS = 1_800
+# Filter characters of one read-back GET: about 4 KB of URL once encoded, where HTTP asks servers
+# to take request lines of 8,000 octets (RFC 9110 §4.1) — 60 or so addresses a GET. A read-back
+# refused as too long (READ_BACK_TOO_LONG) is split, and the shorter length kept.
+READ_BACK_FILTER_CHARS = 2_800
+READ_BACK_MIN_CHARS = 200
+READ_BACK_TOO_LONG = frozenset({400, 413, 414, 431})
 READ_BACK_MAX_PAGES = 10
 MAX_LIST_PAGES = 10_000
 DEFAULT_TOKEN_LIFETIME = 3600.0
@@ -397,6 +401,7 @@ class GoToMeetingConnector(Connector):
         self._account_key: str | None = None
         self._license_key: Any = None
         self._me: dict[str, Any] = {}
+        self._read_back_chars = READ_BACK_FILTER_CHARS
 
     # -- secrets ------------------------------------------------------------------------
 
@@ -1245,7 +1250,11 @@ class GoToMeetingConnector(Connector):
     def _read_back(self, added: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
         """Read users just added, by e-mail: GoTo's filter joins ``(email="…")`` terms with
         ``|``, so one ``GET`` reads many (at most :data:`READ_BACK_FILTER_CHARS` of filter, so
-        the URL stays short). Only users whose key is one of ``added`` are kept."""
+        the URL stays short). Only users whose key is one of ``added`` are kept; users a
+        read-back missed are read on their own by the caller.
+
+        A read-back refused as too long (400, 413, 414, 431) is split in halves, and the
+        shorter length is kept for this connector's later read-backs."""
         wanted = {key for _email, key in added}
         found: dict[str, dict[str, Any]] = {}
         groups: list[list[str]] = [[]]
@@ -1254,16 +1263,22 @@ class GoToMeetingConnector(Connector):
             if '"' in email or "\\" in email:
                 continue  # not expressible in a filter: read on its own afterwards
             term = email_filter(email)
-            if groups[-1] and length + len(term) + 1 > READ_BACK_FILTER_CHARS:
+            if groups[-1] and length + len(term) + 1 > self._read_back_chars:
                 groups.append([])
                 length = 0
             groups[-1].append(term)
             length += len(term) + 1
         for terms in groups:
-            if not terms:
-                continue
-            filter_text = "|".join(terms)
-            offset = 0
+            if terms:
+                self._read_group(terms, wanted, found)
+        return found
+
+    def _read_group(
+        self, terms: list[str], wanted: set[str], found: dict[str, dict[str, Any]]
+    ) -> None:
+        filter_text = "|".join(terms)
+        offset = 0
+        try:
             for _page in range(READ_BACK_MAX_PAGES):
                 users, total = self._users_page(
                     offset=offset, limit=MAX_PAGE_SIZE, filter_text=filter_text
@@ -1273,10 +1288,23 @@ class GoToMeetingConnector(Connector):
                         found[user["id"]] = user
                 offset += len(users)
                 if not users or (total is not None and offset >= total):
-                    break
+                    return
                 if total is None and len(users) < MAX_PAGE_SIZE:
-                    break
-        return found
+                    return
+        except ConnectorError as error:
+            if error.stops_job:
+                raise
+            if len(terms) > 1 and error.http_status in READ_BACK_TOO_LONG:
+                with self._lock:
+                    self._read_back_chars = max(
+                        READ_BACK_MIN_CHARS, min(self._read_back_chars, len(filter_text) // 2)
+                    )
+                half = len(terms) // 2
+                self._read_group(terms[:half], wanted, found)
+                self._read_group(terms[half:], wanted, found)
+                return
+            # Anything else: these users are read on their own.
+            logger.info("GoTo's read-back of %s added users failed: %s", len(terms), error)
 
     def _dry_run_user(self, new: _NewUser, key: str) -> dict[str, Any]:
         return self._user({**new.body, "key": key, "licenseKeys": [], "adminRoles": []})

@@ -930,14 +930,20 @@ class FakeGoTo:
         page_size = min(self._int_param(params, "pageSize", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE) or 1
         users = list(account.users.values())
         if "filter" in params:
-            users = [u for u in users if self._filter(params["filter"][0])(u)]
+            wanted = self._filter(params["filter"][0])
+            users = [u for u in users if wanted(u)]
         page = users[offset : offset + page_size]
         return _Reply(200, {"results": [dict(u) for u in page], "total": len(users)})
 
     @staticmethod
     def _filter(text: str) -> Callable[[dict[str, Any]], bool]:
-        """The documented filter: ``(name="regex")`` terms joined by ``|`` (any may match)."""
-        tests = []
+        """The documented filter: ``(name="regex")`` terms joined by ``|`` (any may match).
+
+        The terms of one attribute are matched as one alternation, so a filter of many
+        addresses costs one regular-expression match per user, not one per term and user
+        (a read-back of 50 addresses in an account of 10,000 users took 0.2 s of the fake's
+        CPU, and its other answers waited for it)."""
+        patterns: dict[str, list[str]] = {}
         for term in text.split("|"):
             match = FILTER_TERM.match(term.strip())
             if match is None:
@@ -946,10 +952,16 @@ class FakeGoTo:
                 )
             name, pattern = match.group(1), match.group(2).replace('\\"', '"')
             try:
-                compiled = re.compile(pattern)
+                re.compile(pattern)
             except re.error:
                 raise _api_error(400, "INVALID_FILTER", "The filter value is not valid") from None
-            tests.append((name, compiled))
+            # A leading (?i) applies to its own term only once the terms are joined.
+            scoped = f"(?i:{pattern[4:]})" if pattern.startswith("(?i)") else f"(?:{pattern})"
+            patterns.setdefault(name, []).append(scoped)
+        try:
+            tests = [(name, re.compile("|".join(group))) for name, group in patterns.items()]
+        except re.error:
+            raise _api_error(400, "INVALID_FILTER", "The filter value is not valid") from None
         return lambda user: any(c.fullmatch(str(user.get(n) or "")) for n, c in tests)
 
     def _create_users(self, account: FakeAccount, body: Any) -> _Reply:

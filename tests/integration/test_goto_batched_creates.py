@@ -72,14 +72,14 @@ def test_a_long_read_back_is_split_so_the_url_stays_short(fake_goto, goto_connec
     fake_goto.account.g2m_licence().seats = 200
     goto_connector.license_key()
     emails = [
-        f"a-rather-long-address-number-{i:03d}@subsidiary.contoso.example" for i in range(100)
+        f"a-rather-long-address-number-{i:03d}@the-subsidiary.contoso.example" for i in range(100)
     ]
 
     results = finish(goto_connector.create_batch([posts(e) for e in emails]))
 
     assert all(result.ok for result in results.values())
     filters = [q["filter"][0] for q in fake_goto.user_queries if "filter" in q]
-    assert len(filters) >= 3 and all(len(f) <= 1_800 for f in filters)
+    assert len(filters) >= 3 and all(len(f) <= 2_800 for f in filters)
     assert sum(f.count('(email="') for f in filters) == 100
     assert len(user_posts(fake_goto)) == 1
 
@@ -153,16 +153,41 @@ def test_an_address_missing_is_refused_before_anything_is_sent(fake_goto, goto_c
     assert len(user_posts(fake_goto)) == 1
 
 
-def test_a_failed_read_back_reads_each_user_on_its_own(fake_goto, goto_connector):
+def test_a_read_back_refused_as_too_long_is_split_and_the_shorter_length_kept(
+    fake_goto, goto_connector
+):
     goto_connector.license_key()
-    fake_goto.fail_next(400, method="GET", path="/users")  # the filtered read-back
+    fake_goto.fail_next(414, method="GET", path="/users")  # URI too long
+    before = len(fake_goto.requests)
+    long_name = "a-long-mailbox-name-" * 4
+
+    results = finish(goto_connector.create_batch([posts(f"{long_name}{i}@x.io") for i in range(4)]))
+
+    assert all(result.ok for result in results.values())
+    methods = [r.method for r in fake_goto.requests[before:]]
+    assert methods.count("GET") == 3 and methods.count("PUT") == 4  # refused, then two halves
+    halves = [q["filter"][0] for q in fake_goto.user_queries if "filter" in q][-2:]
+    assert [half.count('(email="') for half in halves] == [2, 2]
+    refused = "|".join(halves)  # what the refused GET asked for
+    first = len([q for q in fake_goto.user_queries if "filter" in q])
+    finish(goto_connector.create_batch([posts(f"{long_name}again{i}@x.io") for i in range(4)]))
+    later = [q["filter"][0] for q in fake_goto.user_queries if "filter" in q][first:]
+    # Not refused again: the next read-backs are no longer than half the refused one.
+    assert len(later) >= 2 and all(len(f) <= len(refused) // 2 for f in later)
+
+
+def test_a_read_back_failing_otherwise_reads_each_user_on_its_own(fake_goto, goto_connector):
+    goto_connector.license_key()
+    fake_goto.fail_next(503, method="GET", path="/users", times=4)  # every attempt
     before = len(fake_goto.requests)
 
     results = finish(goto_connector.create_batch([posts("r1@x.io"), posts("r2@x.io")]))
 
     assert results["r1@x.io"].ok and results["r2@x.io"].ok
     methods = [r.method for r in fake_goto.requests[before:]]
-    assert methods.count("GET") == 3 and methods.count("PUT") == 2
+    assert methods.count("PUT") == 2
+    gets = [r for r in fake_goto.requests[before:] if r.method == "GET"]
+    assert [r.path.endswith("/users") for r in gets].count(False) == 2  # one each, by key
 
 
 def test_a_seat_shortage_in_a_batch_names_each_added_user_without_a_licence(
