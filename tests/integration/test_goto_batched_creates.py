@@ -126,7 +126,7 @@ def test_a_user_with_nothing_left_to_grant_needs_no_put(fake_goto, goto_connecto
     assert [r.method for r in fake_goto.requests[before:]] == ["POST", "GET"]
 
 
-def test_a_refused_list_is_sent_again_one_user_at_a_time_so_only_the_bad_one_fails(
+def test_a_refused_list_is_sent_again_in_halves_so_only_the_bad_one_fails(
     fake_goto, goto_connector
 ):
     operations = [posts("good1@contoso.example"), posts("not-an-email"), posts("good2@x.io")]
@@ -137,12 +137,26 @@ def test_a_refused_list_is_sent_again_one_user_at_a_time_so_only_the_bad_one_fai
     assert isinstance(results["not-an-email"].error, BadRequestError)
     assert not results["not-an-email"].error.stops_job
     assert fake_goto.user_by_email("good1@contoso.example")["licenseKeys"]
-    # The list (refused), then each user on its own; nothing added twice.
-    assert len(user_posts(fake_goto)) == 4
+    # The list (refused), [good1] and [bad, good2] (refused), then [bad] and [good2].
+    assert len(user_posts(fake_goto)) == 5
     assert sorted(u["email"] for u in fake_goto.users() if u["email"] != FAKE_ADMIN_EMAIL) == [
         "good1@contoso.example",
         "good2@x.io",
     ]
+
+
+def test_one_bad_address_in_a_list_of_100_costs_a_few_lists_not_one_request_per_user(
+    fake_goto, goto_connector
+):
+    fake_goto.account.g2m_licence().seats = 200
+    emails = [f"fine{i:03d}@contoso.example" for i in range(100)]
+    emails[37] = "broken-address"
+
+    results = finish(goto_connector.create_batch([posts(e) for e in emails]))
+
+    assert [e for e in emails if not results[e].ok] == ["broken-address"]
+    assert len(user_posts(fake_goto)) <= 2 * 7 + 1  # halves down to the bad one
+    assert fake_goto.count("PUT") == 99
 
 
 def test_an_address_missing_is_refused_before_anything_is_sent(fake_goto, goto_connector):
