@@ -64,8 +64,9 @@ PROGRESS_MIN_CHUNK = 25
 BULK_REQUESTS_IN_FLIGHT = 1
 # Chunks sent at once to a target that adds lists of objects (GoTo, issue 16): a chunk's lists
 # and their read-backs are serial round trips before its licences can go, so the next chunk's
-# lists leave while this chunk's licences are still being granted and the target's rate is
-# never left unused between chunks. Requests in flight stay bounded by the job's pool.
+# lists leave as soon as this chunk's last licences are under way (the pool takes calls in order)
+# and the target's rate is not left unused between chunks. Requests in flight stay bounded by
+# the job's pool.
 BATCHED_CREATE_CHUNKS_IN_FLIGHT = 2
 # With Bulk, the first chunks grow to the target's maxOperations and the last ones shrink back:
 # the first Bulk request leaves after a small chunk is prepared (not a whole one), and the last
