@@ -353,6 +353,10 @@ def test_a_cycle_stopped_between_a_list_and_its_licences_links_the_added_users(
     # Every added user is linked (never added again); the ones without a licence are escrowed.
     assert sorted(link.target_id for link in links) == sorted(u["key"] for u in added)
     assert links.filter(failure_count__gt=0).count() >= 1
+    stopped = ProvisioningLogEntry.objects.filter(status="Failure", action="Update").first()
+    assert "the cycle stopped before the rest of its create was sent" in stopped.reason
+    assert "GoTo does not allow this admin to manage users" in stopped.reason
+    assert ProvisioningLogEntry.objects.filter(action="Create", status="Success").count() == 5
 
     ProvisionedObject.objects.filter(job=job).update(next_retry_at=None)
     report = run_cycle(job, connector=make_goto_connector())
