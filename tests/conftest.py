@@ -24,6 +24,14 @@ def _test_encryption_keys(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Logins the tests create and sign in with are hashed with a fast hasher: the production
+    PBKDF2 (a million iterations) costs about 0.6 s per hash on our machines, once to create a
+    login and once per sign-in. ``portal/settings.py`` keeps PBKDF2 for everything else."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _no_language_leak() -> Iterator[None]:
     """A request in another language (LocaleMiddleware activates it and never deactivates it)
     must not leave the following tests running in that language."""
