@@ -84,6 +84,11 @@ class BulkResult:
     def ok(self) -> bool:
         return self.error is None
 
+    @classmethod
+    def failed(cls, operation: BulkOperation, error: ConnectorError) -> BulkResult:
+        """The outcome of an operation the target refused (or that failed in transit)."""
+        return cls(operation.bulk_id, error.http_status or 0, operation.target_id, error=error)
+
 
 @dataclass(frozen=True)
 class CreateStarted:
@@ -275,12 +280,7 @@ class Connector(abc.ABC):
         except ConnectorError as error:
             if error.stops_job:
                 raise
-            return BulkResult(
-                operation.bulk_id,
-                error.http_status or 0,
-                operation.target_id,
-                error=error,
-            )
+            return BulkResult.failed(operation, error)
         raise ValueError(f"unsupported bulk method {operation.method!r}")
 
     def begin_cycle(self) -> None:  # noqa: B027 - an optional hook

@@ -148,7 +148,8 @@ CREATE_BATCH_SIZE = 100
 # refused as too long (READ_BACK_TOO_LONG) is split, and the shorter length kept.
 READ_BACK_FILTER_CHARS = 2_800
 READ_BACK_MIN_CHARS = 200
-READ_BACK_TOO_LONG = frozenset({400, 413, 414, 431})
+READ_BACK_TOO_LONG = frozenset({413, 414, 431})
+READ_BACK_SPLIT = READ_BACK_TOO_LONG | {400}
 READ_BACK_MAX_PAGES = 10
 MAX_LIST_PAGES = 10_000
 DEFAULT_TOKEN_LIFETIME = 3600.0
@@ -1109,28 +1110,21 @@ class GoToMeetingConnector(Connector):
                     raise ValueError("create_batch takes creates (POST) only")
                 batch.append((operation, self._new_user(operation.data or {})))
             except ConnectorError as error:
-                results.append(self._failed(operation, error))
+                results.append(BulkResult.failed(operation, error))
         if not batch:
             return results
         added: list[tuple[BulkOperation, _NewUser, str]] = []
         for (op, new), key in zip(batch, self._add_users([new for _op, new in batch]), strict=True):
             if isinstance(key, ConnectorError):
-                results.append(self._failed(op, key))
+                results.append(BulkResult.failed(op, key))
             elif key is None:
-                results.append(self._failed(op, self._no_key(new)))
+                results.append(BulkResult.failed(op, self._no_key(new)))
             else:
                 added.append((op, new, key))
-        read: dict[str, dict[str, Any]] = {}
         if self.dry_run:
             read = {key: self._dry_run_user(new, key) for _op, new, key in added}
-        else:
-            try:
-                read = self._read_back([(new.email, key) for _op, new, key in added])
-            except ConnectorError as error:
-                if error.stops_job:
-                    raise
-                # Read one by one in each user's completion instead.
-                logger.info("GoTo's read-back of %s added users failed: %s", len(added), error)
+        else:  # users a read-back missed are read one by one in their completions
+            read = self._read_back([(new.email, key) for _op, new, key in added])
         for op, new, key in added:
             resource = read.get(key)
             if resource is not None:
@@ -1184,12 +1178,6 @@ class GoToMeetingConnector(Connector):
                 error=self._grant_failed(error, key),
             )
         return BulkResult(operation.bulk_id, 201, resource["id"], resource)
-
-    @staticmethod
-    def _failed(operation: BulkOperation, error: ConnectorError) -> BulkResult:
-        return BulkResult(
-            operation.bulk_id, error.http_status or 0, operation.target_id, error=error
-        )
 
     def _new_user(self, attributes: Mapping[str, Any]) -> _NewUser:
         """What a create sends and then grants, checked before anything is sent."""
@@ -1259,8 +1247,9 @@ class GoToMeetingConnector(Connector):
         the URL stays short). Only users whose key is one of ``added`` are kept; users a
         read-back missed are read on their own by the caller.
 
-        A read-back refused as too long (400, 413, 414, 431) is split in halves, and the
-        shorter length is kept for this connector's later read-backs."""
+        A read-back refused (400, or as too long: 413, 414, 431) is split in halves; refused
+        as too long, the shorter length is kept for this connector's later read-backs (a 400
+        may be one address GoTo's filter does not take, which halving isolates)."""
         wanted = {key for _email, key in added}
         found: dict[str, dict[str, Any]] = {}
         groups: list[list[str]] = [[]]
@@ -1300,11 +1289,12 @@ class GoToMeetingConnector(Connector):
         except ConnectorError as error:
             if error.stops_job:
                 raise
-            if len(terms) > 1 and error.http_status in READ_BACK_TOO_LONG:
-                with self._lock:
-                    self._read_back_chars = max(
-                        READ_BACK_MIN_CHARS, min(self._read_back_chars, len(filter_text) // 2)
-                    )
+            if len(terms) > 1 and error.http_status in READ_BACK_SPLIT:
+                if error.http_status in READ_BACK_TOO_LONG:
+                    with self._lock:
+                        self._read_back_chars = max(
+                            READ_BACK_MIN_CHARS, min(self._read_back_chars, len(filter_text) // 2)
+                        )
                 half = len(terms) // 2
                 self._read_group(terms[:half], wanted, found)
                 self._read_group(terms[half:], wanted, found)

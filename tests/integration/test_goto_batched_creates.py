@@ -9,15 +9,15 @@ roles; a refused list is sent again one user at a time; a lost answer is never r
 
 import pytest
 
-from provisioning.choices import CycleState, LinkState, ObjectType, ProvisioningMode
+from provisioning.choices import CycleState, LinkState, ObjectType
 from provisioning.connectors.base import BulkOperation, BulkResult, CreateStarted
 from provisioning.connectors.errors import BadRequestError, PartlyCreatedError
 from provisioning.connectors.gotomeeting import CREATE_BATCH_SIZE, GrantFailedAfterCreate
 from provisioning.engine.cycle import run_cycle
-from provisioning.models import ProvisionedObject, ProvisioningJob, ProvisioningLogEntry
-from provisioning.services.applications import add_application
-from tests.factories import DirectoryUserFactory, assign
-from tests.fakes.goto_api import FAKE_ADMIN_EMAIL, FAKE_ADMIN_PASSWORD, FakeLicence
+from provisioning.log_text import step_detail
+from provisioning.models import ProvisionedObject, ProvisioningLogEntry
+from tests.fakes.goto_api import FAKE_ADMIN_EMAIL, FakeLicence
+from tests.integration import test_goto_in_flight as in_flight_tests
 
 
 def posts(email, bulk_id=None, **extra):
@@ -190,6 +190,21 @@ def test_a_read_back_refused_as_too_long_is_split_and_the_shorter_length_kept(
     assert len(later) >= 2 and all(len(f) <= len(refused) // 2 for f in later)
 
 
+def test_a_read_back_refused_with_400_is_split_but_the_length_is_kept(fake_goto, goto_connector):
+    goto_connector.license_key()
+    fake_goto.fail_next(400, method="GET", path="/users")  # not a length problem
+    before = len(fake_goto.requests)
+
+    results = finish(goto_connector.create_batch([posts(f"b{i}@x.io") for i in range(4)]))
+
+    assert all(result.ok for result in results.values())
+    assert [r.method for r in fake_goto.requests[before:]].count("GET") == 3  # two halves
+    first = len([q for q in fake_goto.user_queries if "filter" in q])
+    finish(goto_connector.create_batch([posts(f"again{i}@x.io") for i in range(4)]))
+    later = [q["filter"][0] for q in fake_goto.user_queries if "filter" in q][first:]
+    assert len(later) == 1 and later[0].count('(email="') == 4
+
+
 def test_a_read_back_failing_otherwise_reads_each_user_on_its_own(fake_goto, goto_connector):
     goto_connector.license_key()
     fake_goto.fail_next(503, method="GET", path="/users", times=4)  # every attempt
@@ -260,20 +275,8 @@ def test_dry_run_batches_withhold_every_write(fake_goto, make_goto_connector):
 # -- the engine ---------------------------------------------------------------------------------
 
 
-def goto_job(fake, users, *, in_flight=8, role="User"):
-    application = add_application("gotomeeting", "GTM batches")
-    job = application.provisioning_job
-    job.credentials = {"admin_username": FAKE_ADMIN_EMAIL, "admin_password": FAKE_ADMIN_PASSWORD}
-    job.mode = ProvisioningMode.AUTOMATIC
-    job.save()
-    ProvisioningJob.objects.filter(pk=job.pk).update(max_requests_in_flight=in_flight)
-    job.refresh_from_db()
-    people = [
-        DirectoryUserFactory(user_principal_name=f"person{i:03d}@contoso.example")
-        for i in range(users)
-    ]
-    for person in people:
-        assign(application, person, role)
+def goto_job(fake, users, *, in_flight=8):
+    job, people = in_flight_tests.goto_job(users, in_flight)
     fake.account.g2m_licence().seats = users + 10
     # Requests are counted exactly here; the rate limit is tested in test_goto_in_flight.py.
     fake.rate_limit = None
@@ -330,8 +333,11 @@ def test_answers_to_a_list_lost_every_time_are_looked_up_and_linked_never_added_
     assert report.cycle.state == CycleState.SUCCEEDED, report.cycle.error
     assert_provisioned_once(fake_goto, job, people)
     assert ProvisioningLogEntry.objects.filter(action="Create", status="Success").count() == 12
-    lost = ProvisioningLogEntry.objects.filter(action="Create", status="Success").first()
-    assert any("lost" in str(step.get("text", step)) for step in lost.steps)
+    for entry in ProvisioningLogEntry.objects.filter(action="Create", status="Success"):
+        assert any(
+            step["status"] == "Warning" and "The answer to the create was lost" in step_detail(step)
+            for step in entry.steps
+        ), entry.steps
 
 
 @pytest.mark.django_db
